@@ -1,0 +1,26 @@
+// One rank of the orchid ping-pong: rank 0 sends `size` bytes to rank 1 and waits for them
+// back. Prints one JSON line per size on rank 0: { size, iters, usRoundTrip }.
+import { init } from 'orchid-mpi';
+import { SIZES, itersFor } from './pingpong-sizes.mjs';
+
+const world = await init();
+if (world.size !== 2) throw new Error('pingpong needs exactly 2 ranks');
+const peer = 1 - world.rank;
+for (const size of SIZES) {
+  const buf = new Uint8Array(size).fill(7);
+  const iters = itersFor(size);
+  const warm = Math.max(2, iters >> 3);
+  let t0 = 0n;
+  for (let i = 0; i < warm + iters; i++) {
+    if (i === warm) t0 = process.hrtime.bigint();
+    if (world.rank === 0) {
+      await world.send(buf, peer);
+      await world.recv(peer);
+    } else {
+      const got = await world.recv(peer);
+      await world.send(got, peer);
+    }
+  }
+  if (world.rank === 0) console.log(JSON.stringify({ size, iters, usRoundTrip: Number(process.hrtime.bigint() - t0) / 1e3 / iters }));
+}
+await world.finalize();

@@ -1,0 +1,7 @@
+// Message sizes of the ping-pong benchmarks and how many round trips each gets.
+export const SIZES = [8, 64, 512, 4096, 32768, 262144, 1048576, 4194304];
+export function itersFor(size) {
+  const scale = Number(process.env.PINGPONG_SCALE ?? 1);
+  const base = size <= 4096 ? 2000 : size <= 262144 ? 300 : 40;
+  return Math.max(5, Math.round(base * scale));
+}

@@ -1,0 +1,23 @@
+#!/usr/bin/env node
+// orchid: the tool command; `orchid run …` is orchidrun.
+import { runMain, usageError } from './run.js';
+import { ORCHID_HELP, PLANNED_COMMANDS, version } from './usage.js';
+
+const [cmd, ...rest] = process.argv.slice(2);
+
+if (cmd === undefined) {
+  process.stderr.write(ORCHID_HELP);
+  process.exit(2);
+} else if (cmd === '-h' || cmd === '--help' || cmd === 'help') {
+  process.stdout.write(ORCHID_HELP);
+  process.exit(0);
+} else if (cmd === '--version') {
+  process.stdout.write(`orchid (orchid-mpi) ${version()}\n`);
+  process.exit(0);
+} else if (cmd === 'run') {
+  await runMain(rest, 'orchid run');
+} else if (PLANNED_COMMANDS.includes(cmd)) {
+  usageError('orchid', `the "${cmd}" command is not available in this build yet`, 'orchid');
+} else {
+  usageError('orchid', `unknown command ${JSON.stringify(cmd)}`, 'orchid');
+}

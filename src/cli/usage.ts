@@ -1,0 +1,58 @@
+// Help texts and the version, shared by orchidrun and orchid.
+import { readFileSync } from 'node:fs';
+
+export function version(): string {
+  try {
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: string };
+    return pkg.version ?? 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}
+
+export const RUN_HELP = `Usage: orchidrun [options] SCRIPT [ARGS...]
+       orchid run [options] SCRIPT [ARGS...]
+
+Start SCRIPT as a job of N ranks. SCRIPT is a .js/.mjs/.cjs file, a .ts/.mts/.cts
+file (run through tsx, no build step), or any executable. Everything after SCRIPT
+is passed to it.
+
+Options:
+  -n, -np N              number of ranks (default: slots in the host list, else
+                         this host's cores; with --ppn: ppn x hosts)
+  -f, --hostfile FILE    hosts, one per line: "host", "host:slots" (MPICH) or
+                         "host slots=N" (Open MPI); # starts a comment
+      --hosts LIST       hosts inline: a,b:2,c
+      --ppn N            ranks per host (instead of each host's slots)
+      --transport T      auto | ws | mpi (default auto)
+      --bootstrap B      fork | ssh | slurm (default: fork for this host)
+      --env K=V          set K=V for the ranks (repeatable)
+      --export K[,K2]    pass the launcher's K to the ranks (repeatable)
+  -l, --tag-output       prefix every output line with [rank]
+      --timeout S        end the job after S seconds (exit status 124)
+      --wdir DIR         working directory of the ranks
+      --ssh CMD          ssh command line for the ssh bootstrap (default: ssh)
+      --iface NAME|ADDR  interface or address the job advertises
+  -h, --help             show this help
+      --version          show the version
+
+Exit status: 0 when every rank exits 0; otherwise the first failing rank's code
+(128+n for signal n), 124 on --timeout, 130 on Ctrl-C, 2 for bad arguments.
+Standard input goes to rank 0.
+`;
+
+export const ORCHID_HELP = `Usage: orchid COMMAND [options]
+
+Commands:
+  run        start a job (the same as orchidrun; see "orchid run --help")
+  exec       run a shell command on every host            (not in this build yet)
+  doctor     check hosts, Node, orchid, MPI                (not in this build yet)
+  ssh-setup  set up passwordless SSH to the hosts          (not in this build yet)
+  bench      run the benchmarks                            (not in this build yet)
+
+Options:
+  -h, --help     show this help
+      --version  show the version
+`;
+
+export const PLANNED_COMMANDS = ['exec', 'doctor', 'ssh-setup', 'bench'];

@@ -1,0 +1,50 @@
+// Values on the wire: typed arrays as raw bytes with their element kind (no copy on
+// the way out), everything else through msgpackr.
+import { Packr } from 'msgpackr';
+import { bytesOf, elemCode, ELEM_NONE, typedFromBytes, type TypedArray } from './typed.js';
+
+export * from './typed.js';
+
+/** An encoded value: what a frame carries. `elem` is ELEM_NONE for msgpack bytes. */
+export interface Packet {
+  elem: number;
+  bytes: Buffer;
+}
+
+let currentCall = '';
+const packr = new Packr({
+  // Records keep plain objects and Maps apart; every message is self-contained.
+  useRecords: true,
+  mapsAsObjects: false,
+  moreTypes: true,
+  int64AsType: 'bigint',
+  writeFunction() {
+    throw new TypeError(`${currentCall}: cannot send a function`);
+  },
+});
+
+/** Encode `value` for `call`; a value msgpackr cannot encode is a TypeError naming the call. */
+export function encode(value: unknown, call: string): Packet {
+  const elem = elemCode(value);
+  if (elem !== ELEM_NONE) return { elem, bytes: bytesOf(value as TypedArray) };
+  currentCall = call;
+  try {
+    return { elem, bytes: packr.pack(value) };
+  } catch (e) {
+    if (e instanceof TypeError && e.message.startsWith(call)) throw e;
+    const what = e instanceof Error ? e.message : String(e);
+    throw new TypeError(`${call}: value cannot be sent (${what})`);
+  }
+}
+
+export function decode(p: Packet): unknown {
+  if (p.elem !== ELEM_NONE) return typedFromBytes(p.elem, p.bytes);
+  return p.bytes.length === 0 ? undefined : packr.unpack(p.bytes);
+}
+
+/** A copy of a packet whose bytes the caller may keep after the source is reused. */
+export function ownPacket(p: Packet): Packet {
+  return { elem: p.elem, bytes: Buffer.from(p.bytes) };
+}
+
+export const EMPTY_PACKET: Packet = { elem: ELEM_NONE, bytes: Buffer.alloc(0) };

@@ -1,0 +1,134 @@
+// init(): join the job the launcher started (ORCHID_* environment), or become a world of
+// one when the program was started on its own.
+import { hostname as osHostname } from 'node:os';
+import { Comm, type Runtime } from './comm/comm.js';
+import { OrchidError } from './errors.js';
+import { connectCoordinator, readSecret, watchLauncher, type CoordClient } from './launcher/coord-client.js';
+import { Engine } from './transport/engine.js';
+import { WsMesh, type PeerAddress } from './transport/ws/mesh.js';
+
+export interface InitOptions {
+  /** how long to wait for every rank to join (ms); default ORCHID_INIT_TIMEOUT or 60 s */
+  timeoutMs?: number;
+}
+
+let world: Promise<Comm> | undefined;
+
+/** Join the job. Called again, returns the same world communicator. */
+export function init(options: InitOptions = {}): Promise<Comm> {
+  world ??= start(options);
+  return world;
+}
+
+const EAGER_LIMIT = envInt('ORCHID_EAGER_LIMIT', 64 * 1024);
+const WINDOW = envInt('ORCHID_EAGER_WINDOW', 4 * 1024 * 1024);
+
+function envInt(name: string, dflt: number): number {
+  const v = process.env[name];
+  if (v === undefined || v === '') return dflt;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new OrchidError('ERR_TRANSPORT', `init: ${name}=${v} is not a non-negative integer`);
+  return n;
+}
+
+async function start(options: InitOptions): Promise<Comm> {
+  const env = process.env;
+  if (env.ORCHID_RANK === undefined) {
+    const foreign = Number(env.PMI_SIZE ?? env.SLURM_NTASKS ?? 1);
+    if (foreign > 1)
+      throw new OrchidError('ERR_TRANSPORT', `init: started by ${env.PMI_SIZE ? 'mpiexec' : 'srun'} as one of ${foreign} ranks, but this build has no native MPI transport; start the job with orchidrun instead`);
+    return singleton();
+  }
+  const rank = Number(env.ORCHID_RANK);
+  const size = Number(env.ORCHID_SIZE);
+  if (!(Number.isInteger(size) && size > 0 && Number.isInteger(rank) && rank >= 0 && rank < size))
+    throw new OrchidError('ERR_RANK', `init: ORCHID_RANK=${env.ORCHID_RANK} / ORCHID_SIZE=${env.ORCHID_SIZE} do not describe a rank of a job`);
+  const transport = env.ORCHID_TRANSPORT ?? 'ws';
+  if (transport !== 'ws')
+    throw new OrchidError('ERR_TRANSPORT', `init: rank ${rank}: transport "${transport}" is not available in this build (only ws)`);
+  const coordAddr = env.ORCHID_COORD;
+  if (!coordAddr) throw new OrchidError('ERR_TRANSPORT', `init: rank ${rank}: ORCHID_COORD is not set`);
+  const host = env.ORCHID_HOST || osHostname();
+  const job = env.ORCHID_JOB || 'job';
+  const timeoutMs = options.timeoutMs ?? envInt('ORCHID_INIT_TIMEOUT', 60_000);
+
+  const secret = await readSecret();
+  watchLauncher(rank);
+  const hosts: string[] = new Array(size).fill(host);
+  const engine = new Engine({ rank, size, eagerLimit: EAGER_LIMIT, window: WINDOW, hosts });
+  const mesh = new WsMesh({ rank, size, job, host, secret, addr: env.ORCHID_ADDR || '127.0.0.1', unix: env.ORCHID_WS_UNIX !== '0' }, engine);
+  const me = await mesh.listen();
+  let coord: CoordClient;
+  try {
+    coord = await connectCoordinator({ coord: coordAddr, secret, rank, size, info: me, timeoutMs });
+  } catch (e) {
+    await mesh.close();
+    throw e;
+  }
+  const table = coord.table as PeerAddress[];
+  table.forEach((p, i) => (hosts[i] = p.host));
+  mesh.setPeers(table);
+  engine.links = mesh;
+
+  const rt = runtime(engine, hosts, {
+    abort: (code, message) => coord.abort(code, message),
+    close: async () => {
+      await mesh.close();
+      coord.close();
+    },
+  });
+  coord.on('exit', (peer, code, signal) =>
+    engine.peerExited(peer, signal ? `its process was killed by ${signal}` : `its process exited with code ${code}`),
+  );
+  coord.on('abort', (code, reason) => {
+    const err = new OrchidError('ERR_ABORTED', `the job was aborted (code ${code}): ${reason}`);
+    rt.ended ??= err;
+    engine.failAll(err);
+  });
+  coord.on('lost', () => {
+    process.stderr.write(`orchid: rank ${rank}: lost the connection to the launcher, exiting\n`);
+    process.exit(1);
+  });
+  return (rt.world = new Comm(rt, 0, Array.from({ length: size }, (_, i) => i), rank));
+}
+
+function singleton(): Comm {
+  const host = osHostname();
+  const hosts = [host];
+  const engine = new Engine({ rank: 0, size: 1, eagerLimit: EAGER_LIMIT, window: WINDOW, hosts });
+  const rt = runtime(engine, hosts, { abort: async () => {}, close: async () => {} });
+  return (rt.world = new Comm(rt, 0, [0], 0));
+}
+
+interface Job {
+  abort(code: number, message: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+function runtime(engine: Engine, hosts: string[], job: Job): Runtime {
+  let finalizing: Promise<void> | undefined;
+  const rt: Runtime = {
+    engine,
+    hosts,
+    nextCtx: 2,
+    abort(code, message) {
+      const err = new OrchidError('ERR_ABORTED', message);
+      rt.ended ??= err;
+      engine.failAll(err);
+      const exit = () => process.exit(code);
+      setTimeout(exit, 1000).unref();
+      job.abort(code, message).then(exit, exit);
+    },
+    finalize() {
+      finalizing ??= (async () => {
+        if (rt.ended) return;
+        await rt.world!.barrier();
+        rt.ended = new OrchidError('ERR_FINALIZED', 'finalize() was called on this rank');
+        await engine.close();
+        await job.close();
+      })();
+      return finalizing;
+    },
+  };
+  return rt;
+}

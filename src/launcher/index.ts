@@ -1,0 +1,20 @@
+// orchid-mpi/launcher: start a job programmatically (orchidrun is a thin shell over this).
+import { JobRun, type Job } from './job.js';
+import { planJob, type LaunchOptions } from './options.js';
+
+export type { Job, JobResult, OutputLine } from './job.js';
+export type { LaunchOptions, TransportName } from './options.js';
+export type { HostSpec } from '../cli/hostfile.js';
+export { parseHostfileText, parseHostList, readHostfile } from '../cli/hostfile.js';
+export { placeRanks, type Placement, type RankPlacement, type HostPlan } from './plan.js';
+export { Coordinator, type CoordinatorOptions } from './coordinator.js';
+
+/**
+ * Start a job. Bad options throw an OrchidError (ERR_ARG) right away; everything after
+ * that is reported through `done`, which always resolves.
+ */
+export function launch(opts: LaunchOptions): Job {
+  const job = new JobRun(planJob(opts));
+  void job.start();
+  return job;
+}

@@ -1,0 +1,290 @@
+// One running job: coordinator up, one proxy per host, output collected, exit rules
+// applied (first failing rank decides, teardown within seconds, nothing left behind).
+import { randomBytes } from 'node:crypto';
+import { constants } from 'node:os';
+import type { Readable } from 'node:stream';
+import { newSecret } from '../transport/auth.js';
+import { Coordinator } from './coordinator.js';
+import type { JobPlan } from './options.js';
+import type { HostPlan } from './plan.js';
+import { SECRET_FD, type HostJobSpec, type OutStream, type ProxyEvent } from './protocol.js';
+import type { ProxyLink } from './proxy-link.js';
+import { AsyncQueue } from './queue.js';
+
+export interface OutputLine {
+  rank: number;
+  stream: OutStream;
+  text: string;
+}
+
+export interface JobResult {
+  /** The launcher's exit status: 0, the first failing rank's code, 128+n, 124 on timeout. */
+  code: number;
+  /** The signal the job was ended with through kill() (e.g. SIGINT for Ctrl-C). */
+  signal?: string;
+  /** The rank that ended the job. */
+  failed?: { rank: number; host: string; cause: string };
+  /** One line for stderr explaining a non-zero code (without the `orchidrun: ` prefix). */
+  message?: string;
+}
+
+export interface Job {
+  readonly id: string;
+  readonly np: number;
+  output: AsyncIterable<OutputLine>;
+  done: Promise<JobResult>;
+  /** End the job: `signal` (default SIGTERM) to every rank, SIGKILL after the grace time. A second call kills hard. */
+  kill(signal?: NodeJS.Signals): void;
+}
+
+// After teardown starts, how long to wait past the kill grace for proxies to report
+// before hanging up on them, and then before killing them.
+const HANGUP_AFTER_MS = 3000;
+const DESTROY_AFTER_MS = 3000;
+
+interface RankState {
+  host: string;
+  exited: boolean;
+  lastErr?: string;
+}
+
+export class JobRun implements Job {
+  readonly id = randomBytes(6).toString('hex');
+  readonly np: number;
+  readonly output = new AsyncQueue<OutputLine>();
+  readonly done: Promise<JobResult>;
+  private resolveDone!: (r: JobResult) => void;
+  private readonly secret = newSecret();
+  private coordinator: Coordinator | undefined;
+  private readonly links: ProxyLink[] = [];
+  private openLinks = 0;
+  private started = false;
+  private ending: JobResult | undefined;
+  private finished = false;
+  private readonly ranks: RankState[];
+  private readonly timers: NodeJS.Timeout[] = [];
+  private stopStdin: (() => void) | undefined;
+  private outputPaused = false;
+
+  constructor(private readonly plan: JobPlan) {
+    this.np = plan.placement.np;
+    this.ranks = plan.placement.ranks.map((r) => ({ host: r.host, exited: false }));
+    this.done = new Promise((resolve) => (this.resolveDone = resolve));
+    if (Number.isFinite(plan.outputHighWater)) {
+      this.output.lowWater = Math.floor(plan.outputHighWater / 2);
+      this.output.onLow = () => {
+        if (!this.outputPaused) return;
+        this.outputPaused = false;
+        for (const l of this.links) l.resume();
+      };
+    }
+  }
+
+  async start(): Promise<void> {
+    try {
+      const coord = new Coordinator({ secret: this.secret, size: this.np, host: this.plan.addr });
+      this.coordinator = coord;
+      coord.on('abort', (rank, code, message) => {
+        const cause = `called abort(${code})${message ? `: ${message}` : ''}`;
+        this.end({ code, failed: { rank, host: this.ranks[rank]!.host, cause }, message: `rank ${rank} on host ${this.ranks[rank]!.host} ${cause}` });
+      });
+      const coordAddr = await coord.start();
+      if (this.ending) {
+        this.started = true;
+        this.maybeFinish();
+        return;
+      }
+      for (const host of this.plan.placement.hosts) this.startHost(host, coordAddr);
+      this.feedStdin();
+      if (this.plan.timeout !== undefined) {
+        const s = this.plan.timeout;
+        this.timers.push(setTimeout(() => this.end({ code: 124, message: `job timed out after ${s} s` }), s * 1000));
+      }
+    } catch (e) {
+      this.end({ code: 255, message: `could not start the job: ${(e as Error).message}` });
+    }
+    this.started = true;
+    this.maybeFinish();
+  }
+
+  private startHost(host: HostPlan, coordAddr: string): void {
+    const p = this.plan;
+    const spec: HostJobSpec = {
+      t: 'spec',
+      job: this.id,
+      host: host.name,
+      secret: this.secret.toString('base64'),
+      script: p.script,
+      args: p.args,
+      wdir: p.wdir,
+      env: {
+        ...p.env,
+        ORCHID_SIZE: String(this.np),
+        ORCHID_JOB: this.id,
+        ORCHID_COORD: coordAddr,
+        ORCHID_TRANSPORT: p.transport,
+        ORCHID_HOST: host.name,
+        ORCHID_ADDR: p.addr,
+        ORCHID_SECRET_FD: String(SECRET_FD),
+      },
+      ranks: host.ranks.map((rank) => {
+        const r = p.placement.ranks[rank]!;
+        return {
+          rank,
+          env: { ORCHID_RANK: String(rank), ORCHID_LOCAL_RANK: String(r.localRank), ORCHID_LOCAL_SIZE: String(r.localSize) },
+        };
+      }),
+      stdinRank: p.stdin !== 'ignore' && host.ranks.includes(0) ? 0 : null,
+      killGraceMs: p.killGraceMs,
+    };
+    const link = p.bootstrap.startProxy(host);
+    this.links.push(link);
+    this.openLinks++;
+    link.on('event', (ev) => this.onEvent(link, ev));
+    link.on('close', (problem) => this.onLinkClose(host, problem));
+    link.send(spec);
+  }
+
+  private onEvent(link: ProxyLink, ev: ProxyEvent): void {
+    switch (ev.t) {
+      case 'out': {
+        const st = this.ranks[ev.rank];
+        if (ev.stream === 'stderr' && st) {
+          const hint = meaningful(ev.text);
+          if (hint) st.lastErr = hint;
+        }
+        this.output.push({ rank: ev.rank, stream: ev.stream, text: this.plan.tagOutput ? `[${ev.rank}] ${ev.text}` : ev.text });
+        if (!this.outputPaused && this.output.length >= this.plan.outputHighWater) {
+          this.outputPaused = true;
+          for (const l of this.links) l.pause();
+        }
+        break;
+      }
+      case 'exit':
+        this.onRankExit(ev.rank, ev.code, ev.signal, ev.error);
+        break;
+      case 'error':
+        this.output.push({ rank: -1, stream: 'stderr', text: `orchidrun: ${ev.message} (host ${link.host})` });
+        break;
+      default:
+        break;
+    }
+  }
+
+  private onRankExit(rank: number, code: number | null, signal: string | null, error: string | undefined): void {
+    const st = this.ranks[rank];
+    if (!st || st.exited) return;
+    st.exited = true;
+    this.coordinator?.rankExited(rank, code, signal);
+    if (this.ending || (code === 0 && !signal)) return;
+    let cause: string;
+    let status: number;
+    if (error) {
+      cause = error;
+      status = code ?? 127;
+    } else if (signal) {
+      cause = `was killed by signal ${signal}`;
+      status = 128 + (constants.signals[signal as NodeJS.Signals] ?? 0);
+    } else {
+      cause = `exited with code ${code}`;
+      status = code ?? 1;
+    }
+    const hint = st.lastErr ? ` (last stderr line: ${JSON.stringify(st.lastErr)})` : '';
+    this.end({ code: status, failed: { rank, host: st.host, cause }, message: `rank ${rank} on host ${st.host} ${cause}${hint}` });
+  }
+
+  private onLinkClose(host: HostPlan, problem: string | undefined): void {
+    this.openLinks--;
+    const lost = host.ranks.filter((r) => !this.ranks[r]!.exited);
+    for (const r of lost) {
+      this.ranks[r]!.exited = true;
+      this.coordinator?.rankExited(r, null, 'SIGKILL');
+    }
+    if (!this.ending && (problem || lost.length > 0)) {
+      const why = problem ?? `the proxy on host ${host.name} exited early`;
+      const rank = lost[0] ?? host.ranks[0]!;
+      this.end({
+        code: 255,
+        failed: { rank, host: host.name, cause: 'was lost with its proxy' },
+        message: `${why}; rank${lost.length === 1 ? '' : 's'} ${lost.join(', ')} lost`,
+      });
+    }
+    this.maybeFinish();
+  }
+
+  /** Begin teardown (once): tell ranks why, then signal, then hard-kill after the grace time. */
+  private end(result: JobResult, firstSignal: NodeJS.Signals = 'SIGTERM'): void {
+    if (this.finished) return;
+    if (this.ending) {
+      if (firstSignal === 'SIGKILL') for (const l of this.links) l.send({ t: 'kill', sig: 'SIGKILL' });
+      return;
+    }
+    this.ending = result;
+    this.stopStdin?.();
+    this.coordinator?.abortAll(result.code, result.message ?? (result.signal ? `job killed by ${result.signal}` : 'job ended'));
+    for (const l of this.links) l.send({ t: 'kill', sig: firstSignal, graceMs: this.plan.killGraceMs });
+    const grace = firstSignal === 'SIGKILL' ? 0 : this.plan.killGraceMs;
+    this.timers.push(setTimeout(() => this.links.forEach((l) => l.hangUp()), grace + HANGUP_AFTER_MS));
+    this.timers.push(setTimeout(() => this.links.forEach((l) => l.destroy()), grace + HANGUP_AFTER_MS + DESTROY_AFTER_MS));
+    this.maybeFinish();
+  }
+
+  kill(signal: NodeJS.Signals = 'SIGTERM'): void {
+    if (this.ending) {
+      this.end(this.ending, 'SIGKILL'); // a second request: no more grace
+      return;
+    }
+    const n = constants.signals[signal];
+    if (n === undefined) throw new TypeError(`kill(): unknown signal ${String(signal)}`);
+    this.end({ code: 128 + n, signal }, signal);
+  }
+
+  private maybeFinish(): void {
+    if (this.finished || !this.started || this.openLinks > 0) return;
+    this.finished = true;
+    for (const t of this.timers) clearTimeout(t);
+    this.stopStdin?.();
+    void this.coordinator?.close();
+    for (const l of this.links) l.hangUp();
+    this.output.end();
+    this.resolveDone(this.ending ?? { code: 0 });
+  }
+
+  private feedStdin(): void {
+    const src = this.plan.stdin;
+    if (src === 'ignore') return;
+    const link = this.links[this.plan.placement.hosts.findIndex((h) => h.ranks.includes(0))];
+    if (!link) return;
+    if (typeof src === 'string' && src !== 'inherit') {
+      if (src !== '') link.send({ t: 'stdin', data: Buffer.from(src).toString('base64') });
+      link.send({ t: 'stdin-end' });
+      return;
+    }
+    const stream: Readable = src === 'inherit' ? process.stdin : src;
+    const onData = (chunk: Buffer | string): void =>
+      link.send({ t: 'stdin', data: (typeof chunk === 'string' ? Buffer.from(chunk) : chunk).toString('base64') });
+    const onEnd = (): void => {
+      this.stopStdin?.();
+      link.send({ t: 'stdin-end' });
+    };
+    stream.on('data', onData);
+    stream.on('end', onEnd);
+    stream.on('error', onEnd);
+    this.stopStdin = () => {
+      this.stopStdin = undefined;
+      stream.off('data', onData);
+      stream.off('end', onEnd);
+      stream.off('error', onEnd);
+      stream.pause();
+      // let the launcher's event loop end even though its stdin is still open
+      (stream as Readable & { unref?: () => void }).unref?.();
+    };
+  }
+}
+
+/** A stderr line worth quoting as the cause: not blank, not a stack frame, not node's version footer. */
+function meaningful(text: string): string | undefined {
+  const t = text.trim();
+  if (t === '' || t === '^' || /^at\s/.test(t) || /^Node\.js v\d/.test(t)) return undefined;
+  return t.length > 200 ? t.slice(0, 197) + '...' : t;
+}

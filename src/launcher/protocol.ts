@@ -1,0 +1,48 @@
+// The launcher <-> proxy protocol: JSON lines on the proxy's stdin (control) and stdout
+// (events). The same protocol runs over a local pipe (fork bootstrap) or an ssh session.
+
+export interface RankSpec {
+  rank: number;
+  /** Per-rank variables (ORCHID_RANK, ORCHID_LOCAL_RANK, …). */
+  env: Record<string, string>;
+}
+
+/** First line the launcher sends: everything this host's proxy needs to start its ranks. */
+export interface HostJobSpec {
+  t: 'spec';
+  job: string;
+  host: string;
+  /** Job secret, base64. Handed to each rank on fd 3, never via argv or env. */
+  secret: string;
+  /** Script as resolved by the launcher; the proxy turns it into a command line. */
+  script: string;
+  args: string[];
+  wdir: string;
+  /** Added on top of the proxy's own environment (which is the launcher's, for fork). */
+  env: Record<string, string>;
+  ranks: RankSpec[];
+  /** The rank whose stdin is fed by `stdin` messages, or null (all ranks get /dev/null). */
+  stdinRank: number | null;
+  killGraceMs: number;
+}
+
+export type ControlMessage =
+  | HostJobSpec
+  | { t: 'stdin'; data: string }
+  | { t: 'stdin-end' }
+  | { t: 'signal'; sig: string }
+  /** End all ranks: `sig` (default SIGTERM) to each rank's process group, SIGKILL after graceMs. */
+  | { t: 'kill'; sig?: string; graceMs?: number };
+
+export type OutStream = 'stdout' | 'stderr';
+
+export type ProxyEvent =
+  | { t: 'ready'; host: string; pid: number }
+  | { t: 'started'; rank: number; pid: number }
+  | { t: 'out'; rank: number; stream: OutStream; text: string }
+  | { t: 'exit'; rank: number; code: number | null; signal: string | null; pid: number | null; error?: string }
+  | { t: 'done' }
+  | { t: 'error'; message: string };
+
+/** The proxy's environment variable for the ranks' secret pipe. */
+export const SECRET_FD = 3;

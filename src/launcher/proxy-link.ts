@@ -1,0 +1,118 @@
+// The launcher's end of one proxy: whatever process speaks the proxy protocol on its
+// stdin/stdout (a local child for fork, an ssh client for ssh).
+import type { ChildProcess } from 'node:child_process';
+import { EventEmitter } from 'node:events';
+import { LineSplitter } from './lines.js';
+import type { ControlMessage, ProxyEvent } from './protocol.js';
+
+export interface ProxyLinkEvents {
+  event: [ev: ProxyEvent];
+  /** The proxy process is gone and all its events have been delivered. `problem` when it ended badly. */
+  close: [problem: string | undefined];
+}
+
+export class ProxyLink extends EventEmitter<ProxyLinkEvents> {
+  private done = false;
+  private closed = false;
+  private readonly stderrTail: string[] = [];
+  private readonly rankPids = new Map<number, number>();
+
+  /** `local`: rank pids are on this machine, so the launcher can kill them itself if the proxy dies. */
+  constructor(
+    readonly host: string,
+    private readonly child: ChildProcess,
+    private readonly local: boolean,
+  ) {
+    super();
+    const out = new LineSplitter((line) => this.onLine(line), 512 * 1024 * 1024);
+    child.stdout!.on('data', (chunk: Buffer) => out.push(chunk));
+    const err = new LineSplitter((line) => {
+      this.stderrTail.push(line.toString('utf8'));
+      if (this.stderrTail.length > 20) this.stderrTail.shift();
+    });
+    child.stderr!.on('data', (chunk: Buffer) => err.push(chunk));
+    child.stdin!.on('error', () => {});
+    let spawnError: Error | undefined;
+    child.on('error', (e) => {
+      spawnError = e;
+      if (child.pid === undefined) this.onClose(null, null, e);
+    });
+    child.on('close', (code, signal) => {
+      out.flush();
+      err.flush();
+      this.onClose(code, signal, spawnError);
+    });
+  }
+
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
+  private onLine(line: Buffer): void {
+    let ev: ProxyEvent;
+    try {
+      ev = JSON.parse(line.toString('utf8')) as ProxyEvent;
+    } catch {
+      this.stderrTail.push(`unreadable event line: ${line.toString('utf8').slice(0, 200)}`);
+      return;
+    }
+    if (ev.t === 'started') this.rankPids.set(ev.rank, ev.pid);
+    else if (ev.t === 'exit') this.rankPids.delete(ev.rank);
+    else if (ev.t === 'done') this.done = true;
+    this.emit('event', ev);
+  }
+
+  private onClose(code: number | null, signal: NodeJS.Signals | null, error: Error | undefined): void {
+    if (this.closed) return;
+    this.closed = true;
+    let problem: string | undefined;
+    if (!this.done) {
+      const how = error
+        ? `could not be started (${error.message})`
+        : signal
+          ? `was killed by signal ${signal}`
+          : `exited with code ${code}`;
+      const tail = this.stderrTail.filter((l) => l.trim() !== '').slice(-3).join(' | ');
+      problem = `the proxy on host ${this.host} ${how}${tail ? `: ${tail}` : ''}`;
+      if (this.local) for (const pid of this.rankPids.values()) killGroup(pid);
+    }
+    this.emit('close', problem);
+  }
+
+  send(msg: ControlMessage): void {
+    const stdin = this.child.stdin;
+    if (stdin && !stdin.destroyed && stdin.writable) stdin.write(JSON.stringify(msg) + '\n');
+  }
+
+  /** Stop / resume reading the proxy's events (backpressure: the proxy then pauses its ranks). */
+  pause(): void {
+    this.child.stdout?.pause();
+  }
+
+  resume(): void {
+    this.child.stdout?.resume();
+  }
+
+  /** Close the proxy's stdin: it kills its ranks and exits. */
+  hangUp(): void {
+    this.child.stdin?.end();
+  }
+
+  /** Last resort when the proxy does not go away. */
+  destroy(): void {
+    if (this.local) for (const pid of this.rankPids.values()) killGroup(pid);
+    try {
+      this.child.kill('SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+}
+
+function killGroup(pid: number): void {
+  try {
+    process.kill(-pid, 'SIGKILL');
+  } catch {
+    // gone
+  }
+}

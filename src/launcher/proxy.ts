@@ -1,0 +1,155 @@
+// The per-host proxy (`node dist/launcher/proxy.js`), Hydra's pmi_proxy in spirit: it
+// reads control lines on stdin, starts this host's ranks, and reports on stdout. When its
+// stdin closes (launcher gone, even by SIGKILL, or the ssh session dropped) it kills every
+// rank it started and exits.
+import { constants, hostname } from 'node:os';
+import { LineSplitter } from './lines.js';
+import type { ControlMessage, HostJobSpec, ProxyEvent } from './protocol.js';
+import { RankProcess } from './rank-process.js';
+
+const ranks: RankProcess[] = [];
+let spec: HostJobSpec | undefined;
+let running = 0;
+let finishing = false;
+let killTimer: NodeJS.Timeout | undefined;
+
+// Events are batched per tick: one write for many lines keeps a chatty job cheap.
+let batch: string[] = [];
+let batchBytes = 0;
+let flushScheduled = false;
+let outputPaused = false;
+
+function emit(ev: ProxyEvent): void {
+  const line = JSON.stringify(ev) + '\n';
+  batch.push(line);
+  batchBytes += line.length;
+  if (batchBytes >= 1 << 20) flush();
+  else if (!flushScheduled) {
+    flushScheduled = true;
+    setImmediate(flush);
+  }
+}
+
+function flush(cb?: () => void): void {
+  flushScheduled = false;
+  const text = batch.join('');
+  batch = [];
+  batchBytes = 0;
+  if (text === '') {
+    cb?.();
+    return;
+  }
+  try {
+    if (!process.stdout.write(text, () => cb?.()) && !outputPaused) {
+      // the launcher is behind: stop reading from the ranks until it catches up
+      outputPaused = true;
+      for (const r of ranks) r.pauseOutput();
+      process.stdout.once('drain', () => {
+        outputPaused = false;
+        for (const r of ranks) r.resumeOutput();
+      });
+    }
+  } catch {
+    upstreamGone();
+  }
+}
+
+function killAll(sig: NodeJS.Signals | string): void {
+  for (const r of ranks) r.signal(sig);
+}
+
+/** The launcher is gone: nothing may outlive it. */
+function upstreamGone(): void {
+  killAll('SIGKILL');
+  process.exit(1);
+}
+
+function start(s: HostJobSpec): void {
+  spec = s;
+  emit({ t: 'ready', host: s.host, pid: process.pid });
+  running = s.ranks.length;
+  for (const r of s.ranks) {
+    const env: NodeJS.ProcessEnv = { ...process.env, ...s.env, ...r.env };
+    ranks.push(
+      new RankProcess({
+        rank: r.rank,
+        script: s.script,
+        args: s.args,
+        cwd: s.wdir,
+        env,
+        secret: s.secret,
+        stdin: s.stdinRank === r.rank,
+        onStarted: (pid) => emit({ t: 'started', rank: r.rank, pid }),
+        onOut: (stream, text) => emit({ t: 'out', rank: r.rank, stream, text }),
+        onExit: (x) => {
+          emit({ t: 'exit', rank: r.rank, code: x.code, signal: x.signal, pid: x.pid, ...(x.error ? { error: x.error } : {}) });
+          if (--running === 0) finish();
+        },
+      }),
+    );
+  }
+  if (running === 0) finish();
+}
+
+function finish(): void {
+  if (finishing) return;
+  finishing = true;
+  if (killTimer) clearTimeout(killTimer);
+  emit({ t: 'done' });
+  flush(() => process.exit(0));
+}
+
+function control(msg: ControlMessage): void {
+  if (msg.t === 'spec') {
+    if (!spec) start(msg);
+    return;
+  }
+  if (!spec) {
+    emit({ t: 'error', message: `proxy on ${hostname()}: "${msg.t}" before the job spec` });
+    return;
+  }
+  switch (msg.t) {
+    case 'stdin':
+      ranks.find((r) => r.rank === spec!.stdinRank)?.writeStdin(Buffer.from(msg.data, 'base64'));
+      break;
+    case 'stdin-end':
+      ranks.find((r) => r.rank === spec!.stdinRank)?.endStdin();
+      break;
+    case 'signal':
+      killAll(msg.sig);
+      break;
+    case 'kill': {
+      const sig = msg.sig ?? 'SIGTERM';
+      killAll(sig);
+      if (sig !== 'SIGKILL') {
+        if (killTimer) clearTimeout(killTimer);
+        killTimer = setTimeout(() => killAll('SIGKILL'), msg.graceMs ?? spec.killGraceMs);
+      }
+      break;
+    }
+  }
+}
+
+const upstream = new LineSplitter((line) => {
+  let msg: ControlMessage;
+  try {
+    msg = JSON.parse(line.toString('utf8')) as ControlMessage;
+  } catch {
+    emit({ t: 'error', message: `proxy on ${hostname()}: bad control line from the launcher` });
+    return;
+  }
+  control(msg);
+}, 256 * 1024 * 1024);
+
+process.stdin.on('data', (chunk: Buffer) => upstream.push(chunk));
+process.stdin.on('end', upstreamGone);
+process.stdin.on('error', upstreamGone);
+process.stdout.on('error', upstreamGone);
+for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) {
+  process.on(sig, () => {
+    killAll('SIGKILL');
+    process.exit(128 + constants.signals[sig]);
+  });
+}
+// Also on a crash of the proxy itself: its ranks must not outlive it.
+process.on('exit', () => killAll('SIGKILL'));

@@ -1,0 +1,146 @@
+// One rank process under a proxy: started in its own process group (so a signal reaches
+// whatever it spawned too), output relayed as whole lines, the secret handed over on fd 3.
+import { spawn, type ChildProcess } from 'node:child_process';
+import type { Writable } from 'node:stream';
+import { LineSplitter } from './lines.js';
+import type { OutStream } from './protocol.js';
+import { rankCommand } from './script.js';
+
+export interface RankExit {
+  code: number | null;
+  signal: string | null;
+  pid: number | null;
+  error?: string;
+}
+
+export interface RankProcessOptions {
+  rank: number;
+  script: string;
+  args: string[];
+  cwd: string;
+  env: NodeJS.ProcessEnv;
+  /** Base64 job secret, written to fd 3 followed by '\n'. */
+  secret: string;
+  stdin: boolean;
+  onStarted(pid: number): void;
+  onOut(stream: OutStream, text: string): void;
+  onExit(exit: RankExit): void;
+}
+
+// After the rank exits, how long its output pipes may stay open (held by something
+// that escaped the process group) before we stop waiting for them.
+const DRAIN_MS = 1000;
+
+export class RankProcess {
+  readonly rank: number;
+  pid: number | null = null;
+  exited = false;
+  private readonly child: ChildProcess;
+  private finished = false;
+  private exitInfo: RankExit | undefined;
+  private openStreams = 2;
+  private drainTimer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly opts: RankProcessOptions) {
+    this.rank = opts.rank;
+    const cmd = rankCommand(opts.script, opts.args);
+    this.child = spawn(cmd.file, cmd.args, {
+      cwd: opts.cwd,
+      env: opts.env,
+      detached: true,
+      stdio: [opts.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe', 'pipe'],
+    });
+    const child = this.child;
+    child.on('error', (err) => {
+      // spawn failure (ENOENT, EACCES, bad cwd): there is no process and no 'exit'
+      if (child.pid === undefined) this.onChildExit(127, null, `could not be started: ${err.message}`);
+    });
+    child.on('exit', (code, signal) => this.onChildExit(code, signal, undefined));
+    child.stdin?.on('error', () => {}); // EPIPE when the rank does not read its stdin
+    const secretPipe = child.stdio[3] as Writable | null;
+    if (secretPipe) {
+      secretPipe.on('error', () => {});
+      secretPipe.write(opts.secret + '\n');
+    }
+    this.relay('stdout');
+    this.relay('stderr');
+    if (child.pid !== undefined) {
+      this.pid = child.pid;
+      opts.onStarted(child.pid);
+    }
+  }
+
+  private relay(stream: OutStream): void {
+    const source = this.child[stream];
+    if (!source) {
+      this.openStreams--;
+      return;
+    }
+    const lines = new LineSplitter((line) => this.opts.onOut(stream, line.toString('utf8')));
+    source.on('data', (chunk: Buffer) => lines.push(chunk));
+    source.on('error', () => {});
+    source.on('close', () => {
+      lines.flush();
+      this.openStreams--;
+      this.maybeFinish();
+    });
+  }
+
+  private onChildExit(code: number | null, signal: string | null, error: string | undefined): void {
+    if (this.exited) return;
+    this.exited = true;
+    this.exitInfo = { code, signal, pid: this.pid, ...(error ? { error } : {}) };
+    // Whatever the rank left behind in its group goes with it.
+    if (this.pid !== null) signalGroup(this.pid, 'SIGKILL');
+    (this.child.stdio[3] as Writable | null)?.destroy();
+    this.child.stdin?.destroy();
+    if (this.openStreams > 0) {
+      this.drainTimer = setTimeout(() => {
+        this.child.stdout?.destroy();
+        this.child.stderr?.destroy();
+      }, DRAIN_MS);
+    }
+    this.maybeFinish();
+  }
+
+  private maybeFinish(): void {
+    if (this.finished || !this.exited || this.openStreams > 0) return;
+    this.finished = true;
+    if (this.drainTimer) clearTimeout(this.drainTimer);
+    this.opts.onExit(this.exitInfo!);
+  }
+
+  /** Send `sig` to the rank's process group (no-op once it has exited). */
+  signal(sig: NodeJS.Signals | string): void {
+    if (!this.exited && this.pid !== null) signalGroup(this.pid, sig);
+  }
+
+  /** Stop / resume reading the rank's output (the rank then blocks on a full pipe). */
+  pauseOutput(): void {
+    this.child.stdout?.pause();
+    this.child.stderr?.pause();
+  }
+
+  resumeOutput(): void {
+    this.child.stdout?.resume();
+    this.child.stderr?.resume();
+  }
+
+  writeStdin(data: Buffer): void {
+    const s = this.child.stdin;
+    if (s && !s.destroyed) s.write(data);
+  }
+
+  endStdin(): void {
+    const s = this.child.stdin;
+    if (s && !s.destroyed) s.end();
+  }
+}
+
+function signalGroup(pid: number, sig: NodeJS.Signals | string): void {
+  try {
+    process.kill(-pid, sig);
+  } catch {
+    // ESRCH: the group is already gone
+  }
+}

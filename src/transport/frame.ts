@@ -1,0 +1,56 @@
+// The fixed 32-byte frame header of the ws transport (little-endian):
+//   0 u8 kind | 1 u8 flags | 2 u8 elem | 3 u8 pad | 4 u32 context | 8 i32 source (rank in the communicator)
+//  12 i32 tag | 16 u32 id (rendezvous id / credit bytes) | 20 u32 pad | 24 f64 payload length
+export const HEADER_BYTES = 32;
+
+export const enum Kind {
+  /** header + payload in one message */
+  EAGER = 1,
+  /** request to send: the envelope only; the payload waits for CTS */
+  RTS = 2,
+  /** clear to send: receiver matched RTS `id` */
+  CTS = 3,
+  /** header of a rendezvous payload; the payload is the next message on the connection */
+  DATA = 4,
+  /** the receiver consumed `id` bytes of eager messages */
+  CREDIT = 5,
+  /** a collective (context, tag) failed on the sender; payload: msgpack {code, message} */
+  COLL_ERROR = 6,
+}
+
+export interface Header {
+  kind: Kind;
+  flags: number;
+  elem: number;
+  ctx: number;
+  src: number;
+  tag: number;
+  id: number;
+  length: number;
+}
+
+export function writeHeader(buf: Buffer, h: Header): void {
+  buf[0] = h.kind;
+  buf[1] = h.flags;
+  buf[2] = h.elem;
+  buf[3] = 0;
+  buf.writeUInt32LE(h.ctx >>> 0, 4);
+  buf.writeInt32LE(h.src, 8);
+  buf.writeInt32LE(h.tag, 12);
+  buf.writeUInt32LE(h.id >>> 0, 16);
+  buf.writeUInt32LE(0, 20);
+  buf.writeDoubleLE(h.length, 24);
+}
+
+export function readHeader(buf: Buffer): Header {
+  return {
+    kind: buf[0] as Kind,
+    flags: buf[1]!,
+    elem: buf[2]!,
+    ctx: buf.readUInt32LE(4),
+    src: buf.readInt32LE(8),
+    tag: buf.readInt32LE(12),
+    id: buf.readUInt32LE(16),
+    length: buf.readDoubleLE(24),
+  };
+}

@@ -1,0 +1,73 @@
+// The conformance suite: test/conformance/checks.mjs run as real multi-process jobs, once
+// per transport and launch mode. Every check becomes a subtest that passes when every
+// rank reported it ok. New transports and launch modes add rows here, not test copies.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { checks } from './conformance/checks.mjs';
+import { ROOT, orchidrun } from './helpers/run.mjs';
+
+const PROGRAM = join(ROOT, 'test/conformance/program.mjs');
+const transports = (process.env.ORCHID_TEST_TRANSPORTS ?? 'ws').split(',').filter(Boolean);
+
+/** Launch modes: how the job is started. `run` returns {code, stdout, stderr}. */
+const modes = [
+  { name: 'orchidrun -n 4', np: 4, run: (t) => orchidrun(['-n', '4', '--transport', t, PROGRAM], { timeoutMs: 180_000 }) },
+  { name: 'orchidrun -n 3', np: 3, run: (t) => orchidrun(['-n', '3', '--transport', t, PROGRAM], { timeoutMs: 180_000 }) },
+  {
+    name: 'orchidrun -n 4, TCP between local ranks',
+    np: 4,
+    only: 'ws',
+    run: (t) => orchidrun(['-n', '4', '--transport', t, PROGRAM], { timeoutMs: 180_000, env: { ORCHID_WS_UNIX: '0' } }),
+  },
+  { name: 'singleton (no launcher)', np: 1, only: 'ws', run: () => plainNode(PROGRAM) },
+];
+
+function plainNode(script) {
+  return new Promise((resolve) => {
+    const env = { ...process.env };
+    for (const k of Object.keys(env)) if (k.startsWith('ORCHID_')) delete env[k];
+    const child = spawn(process.execPath, [script], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+for (const transport of transports) {
+  for (const mode of modes) {
+    if (mode.only && mode.only !== transport) continue;
+    test(`conformance [${transport}] ${mode.name}`, async (t) => {
+      const res = await mode.run(transport);
+      const lines = res.stdout.split('\n');
+      const report = new Map(); // check name -> [rank, ok, detail][]
+      for (const line of lines) {
+        const m = /^CHECK (\d+) (ok|FAIL) (.*)$/.exec(line);
+        if (!m) continue;
+        const [, rank, status, rest] = m;
+        const name = checks.map(([n]) => n).find((n) => rest === n || rest.startsWith(`${n} `));
+        if (!report.has(name)) report.set(name, []);
+        report.get(name).push([Number(rank), status === 'ok', rest.slice(name.length + 1)]);
+      }
+      for (const [name] of checks) {
+        await t.test(name, () => {
+          const got = report.get(name) ?? [];
+          const failed = got.filter(([, ok]) => !ok);
+          assert.deepEqual(failed, [], failed.map(([r, , d]) => `rank ${r}: ${JSON.parse(d || '""')}`).join('\n'));
+          assert.equal(got.length, mode.np, `${got.length} of ${mode.np} ranks reported; job exit ${res.code}; stderr: ${res.stderr.slice(-2000)}`);
+        });
+      }
+      await t.test('job ends cleanly', () => {
+        assert.equal(res.code, 0, res.stderr.slice(-2000));
+        for (let r = 0; r < mode.np; r++) assert.match(res.stdout, new RegExp(`^DONE ${r}$`, 'm'));
+      });
+    });
+  }
+}

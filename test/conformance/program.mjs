@@ -1,0 +1,18 @@
+// One rank of the conformance job: runs every check (or those named in ORCHID_CHECKS, a
+// regex) and prints one line per check: `CHECK <rank> <ok|FAIL> <name> [error]`.
+import { init } from 'orchid-mpi';
+import { checks } from './checks.mjs';
+
+const only = process.env.ORCHID_CHECKS ? new RegExp(process.env.ORCHID_CHECKS) : undefined;
+const world = await init();
+for (const [name, fn] of checks) {
+  if (only && !only.test(name)) continue;
+  try {
+    await fn(world);
+    console.log(`CHECK ${world.rank} ok ${name}`);
+  } catch (e) {
+    console.log(`CHECK ${world.rank} FAIL ${name} ${JSON.stringify(String(e?.stack ?? e))}`);
+  }
+}
+await world.finalize();
+console.log(`DONE ${world.rank}`);

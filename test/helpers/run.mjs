@@ -1,0 +1,96 @@
+// Test helpers: run the built orchidrun as a real process, and watch pids.
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+export const ORCHIDRUN = join(ROOT, 'dist/cli/orchidrun.js');
+export const ORCHID = join(ROOT, 'dist/cli/orchid.js');
+export const PROGRAMS = join(ROOT, 'test/programs/launcher');
+export const RANK = join(PROGRAMS, 'rank.mjs');
+
+/**
+ * Start orchidrun (or another bin) in its own process group. Returns the child, live
+ * stdout/stderr text, `waitFor(re)` and `result` (a promise of {code, signal, stdout, stderr}).
+ * A hang is caught by `timeoutMs`: the whole group is killed and the result says so.
+ */
+export function startOrchidrun(args, { env, input, cwd = PROGRAMS, timeoutMs = 30_000, bin = ORCHIDRUN } = {}) {
+  const child = spawn(process.execPath, [bin, ...args], {
+    cwd,
+    env: { ...process.env, ...env },
+    stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+    detached: true,
+  });
+  const run = { child, stdout: '', stderr: '', hung: false };
+  const watchers = new Set();
+  const check = () => {
+    for (const w of watchers) w();
+  };
+  child.stdout.setEncoding('utf8').on('data', (s) => {
+    run.stdout += s;
+    check();
+  });
+  child.stderr.setEncoding('utf8').on('data', (s) => {
+    run.stderr += s;
+    check();
+  });
+  if (input !== undefined) child.stdin.end(input);
+  const timer = setTimeout(() => {
+    run.hung = true;
+    try {
+      process.kill(-child.pid, 'SIGKILL');
+    } catch {}
+  }, timeoutMs);
+  run.result = new Promise((resolve) => {
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      check();
+      resolve({ code, signal, stdout: run.stdout, stderr: run.stderr, hung: run.hung });
+    });
+  });
+  /** Resolves with the match once `re` (global regexps: count >= n) matches stdout. */
+  run.waitFor = (re, n = 1, ms = 15_000) =>
+    new Promise((resolve, reject) => {
+      const w = () => {
+        const m = re.global ? [...run.stdout.matchAll(re)] : run.stdout.match(re);
+        if (m && (!re.global || m.length >= n)) {
+          watchers.delete(w);
+          clearTimeout(t);
+          resolve(m);
+        }
+      };
+      const t = setTimeout(() => {
+        watchers.delete(w);
+        reject(new Error(`waitFor ${re}: not seen in ${ms} ms; stdout=${run.stdout.slice(-500)} stderr=${run.stderr.slice(-500)}`));
+      }, ms);
+      watchers.add(w);
+      w();
+    });
+  return run;
+}
+
+/** Run orchidrun to completion: {code, signal, stdout, stderr, hung}. */
+export function orchidrun(args, opts) {
+  return startOrchidrun(args, opts).result;
+}
+
+/** Alive = exists and is not a zombie. */
+export function isAlive(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
+/** Poll until none of `pids` is alive; returns those still alive after `ms`. */
+export async function waitDead(pids, ms = 5000) {
+  const end = Date.now() + ms;
+  for (;;) {
+    const alive = pids.filter(isAlive);
+    if (alive.length === 0 || Date.now() > end) return alive;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
