@@ -1,0 +1,91 @@
+// The examples of the README, run as a user runs them: through orchidrun with 4 ranks,
+// with 1 rank, without the launcher (a world of one), and through the package's bin.
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { orchidrun, ROOT } from './helpers/run.mjs';
+
+const run = (args, opts = {}) => orchidrun(args, { cwd: ROOT, timeoutMs: 60_000, ...opts });
+
+/** Run `file args` (no shell) in the repo; resolves {code, stdout, stderr} even on failure. */
+function exec(file, args, { timeoutMs = 60_000, env } = {}) {
+  return new Promise((resolve) => {
+    execFile(file, args, { cwd: ROOT, timeout: timeoutMs, killSignal: 'SIGKILL', env: { ...process.env, ...env } }, (err, stdout, stderr) =>
+      resolve({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, error: err, stdout, stderr }),
+    );
+  });
+}
+
+const ok = (r) => assert.equal(r.code, 0, `exit ${r.code}\nstdout:\n${r.stdout}\nstderr:\n${r.stderr}`);
+
+function checkHello(stdout, np) {
+  for (let i = 0; i < np; i++) assert.match(stdout, new RegExp(`^hello from rank ${i} of ${np} on \\S+ \\(pid \\d+\\)$`, 'm'));
+  assert.equal(stdout.match(/^hello from rank/gm)?.length, np, stdout);
+  assert.match(stdout, new RegExp(`^${np} ranks? on 1 host\\(s\\)`, 'm'));
+}
+
+function piOf(stdout) {
+  const m = /^pi ~= (\d\.\d+)\s+error (\S+)$/m.exec(stdout);
+  assert.ok(m, `no pi line in:\n${stdout}`);
+  return Number(m[1]);
+}
+
+test('hello: every rank of 4 says hello', async () => {
+  const r = await run(['-n', '4', 'examples/hello.ts']);
+  ok(r);
+  checkHello(r.stdout, 4);
+});
+
+test('ring: the token visits every rank in order and comes back, with timings', async () => {
+  const r = await run(['-n', '4', 'examples/ring.ts', '200']);
+  ok(r);
+  assert.match(r.stdout, /^token visited ranks 0 -> 1 -> 2 -> 3 -> 0$/m);
+  assert.match(r.stdout, /^200 laps of 4 hops in [\d.]+ ms: [\d.]+ us per lap, [\d.]+ us per hop$/m);
+});
+
+test('pi: 4 ranks agree with Math.PI within 1e-6 and print the time', async () => {
+  const r = await run(['-n', '4', 'examples/pi.ts', '2e7']);
+  ok(r);
+  const pi = piOf(r.stdout);
+  assert.ok(Math.abs(pi - Math.PI) < 1e-6, `pi = ${pi}`);
+  assert.match(r.stdout, /^N = 20000000 on 4 ranks: [\d.]+ ms/m);
+});
+
+test('pi and ring with 1 rank under orchidrun', async () => {
+  const p = await run(['-n', '1', 'examples/pi.ts', '1e6']);
+  ok(p);
+  assert.ok(Math.abs(piOf(p.stdout) - Math.PI) < 1e-6);
+  assert.match(p.stdout, /on 1 rank:/);
+  const g = await run(['-n', '1', 'examples/ring.ts', '10']);
+  ok(g);
+  assert.match(g.stdout, /^token visited ranks 0 -> 0$/m);
+});
+
+test('examples run without the launcher as a world of one (node --import tsx)', async () => {
+  const h = await exec(process.execPath, ['--import', 'tsx', 'examples/hello.ts']);
+  ok(h);
+  checkHello(h.stdout, 1);
+  const p = await exec(process.execPath, ['--import', 'tsx', 'examples/pi.ts', '1e6']);
+  ok(p);
+  assert.ok(Math.abs(piOf(p.stdout) - Math.PI) < 1e-6);
+  assert.match(p.stdout, /on 1 rank:/);
+});
+
+test('the package bin runs as an executable (what npx runs)', async () => {
+  const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'));
+  const bin = join(ROOT, pkg.bin.orchidrun);
+  const r = await exec(bin, ['-n', '4', 'examples/hello.ts']);
+  ok(r);
+  checkHello(r.stdout, 4);
+});
+
+test('npx orchidrun -n 4 examples/pi.ts (from the repo, offline)', async (t) => {
+  const probe = await exec('npx', ['--version'], { timeoutMs: 20_000 });
+  if (probe.code !== 0) return t.skip('npx is not available');
+  // --no: never install anything; --offline: never ask the registry (the bin is this package's own).
+  const r = await exec('npx', ['--no', '--offline', '--', 'orchidrun', '-n', '4', 'examples/pi.ts', '1e7']);
+  ok(r);
+  assert.ok(Math.abs(piOf(r.stdout) - Math.PI) < 1e-6);
+});
