@@ -5,6 +5,7 @@ import { existsSync, unlinkSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer } from 'ws';
 import { HEADER_BYTES, Kind, readHeader, writeHeader, type Header } from '../frame.js';
@@ -67,26 +68,79 @@ class Receiver {
   }
 }
 
-/** Writes frames on an open socket. */
-function writeFrame(ws: WebSocket, h: Header, payload: Uint8Array | undefined, done?: (err?: Error) => void): void {
-  const plen = payload ? payload.byteLength : 0;
-  if (plen <= INLINE_MAX) {
-    const buf = Buffer.allocUnsafe(HEADER_BYTES + plen);
-    writeHeader(buf, h);
-    if (payload) buf.set(payload, HEADER_BYTES);
-    ws.send(buf);
-    done?.();
-    return;
+/** Bytes of a WebSocket frame header for `len` payload bytes (RFC 6455 §5.2). */
+function wsHeaderBytes(len: number, masked: boolean): number {
+  return (len < 126 ? 2 : len < 65536 ? 4 : 10) + (masked ? 4 : 0);
+}
+
+/** Write a binary, final WebSocket frame header at `off`. A client's frame carries the mask
+ *  bit with an all-zero key, so neither side spends time (un)masking the payload. */
+function writeWsHeader(buf: Buffer, off: number, len: number, masked: boolean): number {
+  const m = masked ? 0x80 : 0;
+  buf[off] = 0x82;
+  let n = 2;
+  if (len < 126) buf[off + 1] = m | len;
+  else if (len < 65536) {
+    buf[off + 1] = m | 126;
+    buf.writeUInt16BE(len, off + 2);
+    n = 4;
+  } else {
+    buf[off + 1] = m | 127;
+    buf.writeUInt32BE(Math.floor(len / 2 ** 32), off + 2);
+    buf.writeUInt32BE(len >>> 0, off + 6);
+    n = 10;
   }
-  const hb = Buffer.allocUnsafe(HEADER_BYTES);
-  writeHeader(hb, { ...h, flags: h.flags | SEPARATE });
-  ws.send(hb);
-  ws.send(payload!, done ? (err) => done(err ?? undefined) : undefined);
+  if (masked) {
+    buf.writeUInt32LE(0, off + n);
+    n += 4;
+  }
+  return n;
+}
+
+/**
+ * Writes our frames as WebSocket frames straight onto the connection's socket: a small
+ * frame is one buffer and one write; a large payload is a second frame written from the
+ * caller's memory. (ws's own sender would issue a writev of two buffers per message; its
+ * receiver still parses everything that arrives.)
+ */
+class FrameWriter {
+  constructor(private readonly sock: Socket, private readonly masked: boolean) {}
+
+  unref(): void {
+    this.sock.unref();
+  }
+
+  write(h: Header, payload: Uint8Array | undefined, done?: (err?: Error) => void): void {
+    const plen = payload ? payload.byteLength : 0;
+    const sock = this.sock;
+    if (plen <= INLINE_MAX) {
+      const len = HEADER_BYTES + plen;
+      const ws = wsHeaderBytes(len, this.masked);
+      const buf = Buffer.allocUnsafe(ws + len);
+      writeWsHeader(buf, 0, len, this.masked);
+      writeHeader(buf.subarray(ws), h);
+      if (payload) buf.set(payload, ws + HEADER_BYTES);
+      sock.write(buf);
+      done?.();
+      return;
+    }
+    const ws1 = wsHeaderBytes(HEADER_BYTES, this.masked);
+    const ws2 = wsHeaderBytes(plen, this.masked);
+    const head = Buffer.allocUnsafe(ws1 + HEADER_BYTES + ws2);
+    writeWsHeader(head, 0, HEADER_BYTES, this.masked);
+    writeHeader(head.subarray(ws1), { ...h, flags: h.flags | SEPARATE });
+    writeWsHeader(head, ws1 + HEADER_BYTES, plen, this.masked);
+    sock.cork();
+    sock.write(head);
+    sock.write(payload!, done ? (err) => done(err ?? undefined) : undefined);
+    sock.uncork();
+  }
 }
 
 /** The channel of this rank's messages to one peer: queues until connected and authenticated. */
 class OutLink implements Link {
   private ws: WebSocket | undefined;
+  private writer: FrameWriter | undefined;
   private queue: [Header, Uint8Array | undefined, ((err?: Error) => void) | undefined][] = [];
   private ready = false;
   private dead: string | undefined;
@@ -102,6 +156,9 @@ class OutLink implements Link {
       generateMask: (mask: Buffer) => mask.fill(0),
     });
     this.ws = ws;
+    ws.once('upgrade', (res: IncomingMessage) => {
+      this.writer = new FrameWriter(res.socket as Socket, true);
+    });
     let nonce: Buffer | undefined;
     const recv = new Receiver(peer, this, mesh.events, (why) => this.fail(`protocol error from rank ${peer}: ${why}`));
     ws.on('message', (data: Buffer, isBinary: boolean) => {
@@ -117,8 +174,11 @@ class OutLink implements Link {
       if (!accepted(mesh.opts.secret, nonce, data)) return this.fail(`rank ${peer} could not prove the job secret`);
       this.ready = true;
       settle();
-      for (const [h, p, d] of this.queue) writeFrame(ws, h, p, d);
+      for (const [h, p, d] of this.queue) this.writer!.write(h, p, d);
       this.queue = [];
+      // Until here the socket kept the program alive so queued messages go out even if
+      // the program ends now; an open connection alone must not keep it running.
+      this.writer!.unref();
     });
     ws.on('error', (err) => this.fail(err.message));
     ws.on('close', () => {
@@ -129,7 +189,7 @@ class OutLink implements Link {
 
   send(h: Header, payload?: Uint8Array, done?: (err?: Error) => void): void {
     if (this.dead !== undefined) return done?.(new Error(this.dead));
-    if (this.ready) return writeFrame(this.ws!, h, payload, done);
+    if (this.ready) return this.writer!.write(h, payload, done);
     // Copy small payloads now so the caller may reuse its memory before the socket opens.
     if (payload && payload.byteLength <= INLINE_MAX) {
       this.queue.push([h, Buffer.from(payload), undefined]);
@@ -173,10 +233,13 @@ function closeSocket(ws: WebSocket): Promise<void> {
 
 /** An authenticated connection from a peer; replies go back on it. */
 class InLink implements Link {
-  constructor(private readonly ws: WebSocket) {}
+  private readonly writer: FrameWriter;
+  constructor(private readonly ws: WebSocket, sock: Socket) {
+    this.writer = new FrameWriter(sock, false);
+  }
   send(h: Header, payload?: Uint8Array, done?: (err?: Error) => void): void {
     if (this.ws.readyState !== WebSocket.OPEN) return done?.(new Error('connection closed'));
-    writeFrame(this.ws, h, payload, done);
+    this.writer.write(h, payload, done);
   }
 }
 
@@ -240,10 +303,11 @@ export class WsMesh implements Links {
       socket.destroy();
       return;
     }
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws));
+    (socket as Socket).unref(); // see OutLink: connections never keep a program alive
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, socket as Socket));
   }
 
-  private accept(ws: WebSocket): void {
+  private accept(ws: WebSocket, sock: Socket): void {
     const nonce = newNonce();
     let from = -1;
     let recv: Receiver | undefined;
@@ -264,7 +328,7 @@ export class WsMesh implements Links {
       let set = this.inbound.get(from);
       if (!set) this.inbound.set(from, (set = new Set()));
       set.add(ws);
-      const link = new InLink(ws);
+      const link = new InLink(ws, sock);
       recv = new Receiver(from, link, this.events, (why) => {
         ws.terminate();
         this.events.lost(from, `protocol error: ${why}`);
