@@ -1,7 +1,8 @@
 // Tests for src/comm/ops.ts (reduction operators). Run after `npx tsc -p .`.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { reducer, checkOperand, isTypedArray } from '../dist/comm/ops.js';
+import { reducer, checkOperand } from '../dist/comm/ops.js';
+import { isTypedArray } from '../dist/codec/typed.js';
 
 const OPS = ['sum', 'prod', 'min', 'max', 'land', 'lor', 'lxor', 'band', 'bor', 'bxor'];
 const LOGICAL = new Set(['land', 'lor', 'lxor']);

@@ -11,24 +11,14 @@
 // kind (one loop shared by Float64Array and Int32Array would be polymorphic and slower).
 // Only fixed strings from this module go into the generated source.
 
+import type { TypedArray } from '../codec/typed.js';
 import { OrchidError } from '../errors.js';
 
 export type OpName = 'sum' | 'prod' | 'min' | 'max' | 'land' | 'lor' | 'lxor' | 'band' | 'bor' | 'bxor';
 export type OpFn = (a: any, b: any) => any;
 export type Op = OpName | OpFn;
 
-export type TypedArray =
-  | Int8Array
-  | Uint8Array
-  | Uint8ClampedArray
-  | Int16Array
-  | Uint16Array
-  | Int32Array
-  | Uint32Array
-  | Float32Array
-  | Float64Array
-  | BigInt64Array
-  | BigUint64Array;
+export type { TypedArray };
 
 export interface Reducer {
   /** The op name, or 'custom' for a function. */
@@ -84,10 +74,6 @@ function typedTag(v: unknown): TypedTag | undefined {
   return t !== undefined && Object.prototype.hasOwnProperty.call(CTORS, t) ? (t as TypedTag) : undefined;
 }
 
-/** True for Int8…Float64, BigInt64/BigUint64 arrays, and for Buffer (a Uint8Array). Not for DataView. */
-export function isTypedArray(v: unknown): v is TypedArray {
-  return typedTag(v) !== undefined;
-}
 
 // ---------------------------------------------------------------------------------------
 // Generated element loops

@@ -1,6 +1,6 @@
 // Data movement collectives: barrier (dissemination), gather/scatter (linear at the root),
 // allgather (ring), alltoall (pairwise exchange). Typed arrays come back as views of one buffer.
-import { decode, elemCode, ELEM_NONE, EMPTY_PACKET, encode, packContiguous, type Packet } from '../../codec/index.js';
+import { decode, ELEM_NONE, EMPTY_PACKET, encode, packContiguous, type Packet } from '../../codec/index.js';
 import { exchange, type Coll } from './coll.js';
 
 export async function barrier(c: Coll): Promise<void> {
@@ -58,4 +58,4 @@ export async function alltoall(c: Coll, parts: readonly unknown[]): Promise<unkn
   return assemble(out);
 }
 
-export { elemCode };
+
