@@ -6,6 +6,8 @@ import { OrchidError } from './errors.js';
 import { connectCoordinator, readSecret, watchLauncher, type CoordClient } from './launcher/coord-client.js';
 import { Engine } from './transport/engine.js';
 import { WsMesh, type PeerAddress } from './transport/ws/mesh.js';
+import { loadAddon } from './transport/mpi/addon.js';
+import { MpiBackend, MpiProcess } from './transport/mpi/backend.js';
 
 export interface InitOptions {
   /** how long to wait for every rank to join (ms); default ORCHID_INIT_TIMEOUT or 60 s */
@@ -33,6 +35,7 @@ function envInt(name: string, dflt: number): number {
 
 async function start(options: InitOptions): Promise<Comm> {
   const env = process.env;
+  if (env.ORCHID_TRANSPORT === 'mpi' || (env.ORCHID_RANK === undefined && mpiLauncher(env) !== undefined)) return startMpi();
   if (env.ORCHID_RANK === undefined) {
     const foreign = Number(env.PMI_SIZE ?? env.SLURM_NTASKS ?? 1);
     if (foreign > 1)
@@ -90,6 +93,67 @@ async function start(options: InitOptions): Promise<Comm> {
     process.exit(1);
   });
   return (rt.world = new Comm(rt, 0, Array.from({ length: size }, (_, i) => i), rank));
+}
+
+/** Which MPI's process manager started this process, from its environment, and the job size it announced. */
+export function mpiLauncher(env: NodeJS.ProcessEnv): { flavor: 'mpich' | 'openmpi'; size: number; rank: number } | undefined {
+  if (env.OMPI_COMM_WORLD_SIZE !== undefined)
+    return { flavor: 'openmpi', size: Number(env.OMPI_COMM_WORLD_SIZE), rank: Number(env.OMPI_COMM_WORLD_RANK) };
+  if (env.PMI_SIZE !== undefined && env.PMI_RANK !== undefined && env.SLURM_PROCID === undefined)
+    return { flavor: 'mpich', size: Number(env.PMI_SIZE), rank: Number(env.PMI_RANK) };
+  if (env.PMIX_RANK !== undefined) return { flavor: 'openmpi', size: Number(env.PMIX_SIZE ?? NaN), rank: Number(env.PMIX_RANK) };
+  return undefined;
+}
+
+const FLAVOR_NAME = { mpich: 'MPICH', openmpi: 'Open MPI', unknown: 'an unknown MPI' };
+
+/** Join a job started by mpiexec (directly, or by orchidrun --transport mpi) over the native addon. */
+async function startMpi(): Promise<Comm> {
+  const env = process.env;
+  const { addon, error } = loadAddon();
+  if (!addon) throw new OrchidError('ERR_TRANSPORT', `init: the mpi transport is not available: ${error}`);
+  const launcher = mpiLauncher(env);
+  if (launcher && addon.flavor !== 'unknown' && launcher.flavor !== addon.flavor)
+    throw new OrchidError(
+      'ERR_TRANSPORT',
+      `init: rank ${launcher.rank}: this process was started by ${FLAVOR_NAME[launcher.flavor]}'s mpiexec, but the orchid addon is built against ${FLAVOR_NAME[addon.flavor]}; ` +
+        `start it with ${addon.flavor === 'mpich' ? 'mpiexec.mpich (or mpiexec.hydra)' : 'mpiexec.openmpi'} or with orchidrun --transport mpi`,
+    );
+  const proc = new MpiProcess(addon);
+  const be = new MpiBackend(proc, 0);
+  const expected = launcher?.size ?? Number(env.ORCHID_SIZE ?? NaN);
+  if (Number.isInteger(expected) && expected !== be.size) {
+    const msg = `init: rank ${launcher?.rank ?? '?'}: the launcher started ${expected} ranks but MPI sees a world of ${be.size}: the mpiexec does not match the MPI the addon was built against (${FLAVOR_NAME[addon.flavor]}); use ${addon.flavor === 'openmpi' ? 'mpiexec.openmpi' : 'mpiexec.mpich'} or orchidrun --transport mpi`;
+    process.stderr.write(`orchid: ${msg}\n`);
+    addon.abort(3);
+    throw new OrchidError('ERR_TRANSPORT', msg);
+  }
+  const hosts = [be.hostname];
+  const engine = new Engine({ rank: 0, size: 1, eagerLimit: EAGER_LIMIT, window: WINDOW, hosts });
+  let finalizing: Promise<void> | undefined;
+  const rt: Runtime = {
+    engine,
+    hosts,
+    nextCtx: 2,
+    abort(code, message) {
+      const err = new OrchidError('ERR_ABORTED', message);
+      rt.ended ??= err;
+      proc.failAll(err);
+      process.stderr.write(`orchid: ${message}\n`);
+      addon.abort(code);
+    },
+    finalize() {
+      finalizing ??= (async () => {
+        if (rt.ended) return;
+        await be.finalize();
+        rt.ended = new OrchidError('ERR_FINALIZED', 'finalize() was called on this rank');
+        proc.failAll(rt.ended);
+        await engine.close();
+      })();
+      return finalizing;
+    },
+  };
+  return (rt.world = new Comm(rt, 0, [], 0, be));
 }
 
 function singleton(): Comm {

@@ -3,7 +3,8 @@
 // context+1 with one tag per call, so the two never match each other.
 import { decode, encode, isTypedArray, type Packet, type TypedArray } from '../codec/index.js';
 import { OrchidError } from '../errors.js';
-import { Engine } from '../transport/engine.js';
+import type { Engine } from '../transport/engine.js';
+import type { CommBackend } from './backend.js';
 import { ANY_SOURCE, ANY_TAG, type Arrival } from '../transport/matching.js';
 import { allreduce } from './collectives/allreduce.js';
 import type { Coll } from './collectives/coll.js';
@@ -54,16 +55,29 @@ export class Comm {
   readonly #ctx: number;
   /** world rank of each member */
   readonly #group: readonly number[];
+  /** the transport below this communicator when it is not the ws engine (mpi) */
+  readonly #be: CommBackend | undefined;
   #collSeq = 0;
 
   /** @internal communicators come from init(), split(), dup() and splitShared() */
-  constructor(rt: Runtime, ctx: number, group: readonly number[], rank: number) {
+  constructor(rt: Runtime, ctx: number, group: readonly number[], rank: number, backend?: CommBackend) {
     this.#rt = rt;
     this.#ctx = ctx;
+    this.#be = backend;
+    if (backend) group = Array.from({ length: backend.size }, (_, i) => i);
     this.#group = group;
-    this.rank = rank;
+    this.rank = backend ? backend.rank : rank;
     this.size = group.length;
-    this.hostname = rt.hosts[group[rank]!]!;
+    this.hostname = backend ? backend.hostname : rt.hosts[group[rank]!]!;
+  }
+
+  /** Tag check plus the transport's own limit (MPI_TAG_UB for mpi). */
+  #tag(call: string, tag: unknown, allowAny = false): number {
+    const t = checkTag(call, this.rank, tag, allowAny);
+    const be = this.#be;
+    if (be && t > be.tagUb)
+      throw new OrchidError('ERR_TAG', `${call}: tag ${t} is above ${be.tagUb}, the largest tag this MPI library carries (MPI_TAG_UB; called on rank ${this.rank})`);
+    return t;
   }
 
   // ---- point to point ----
@@ -89,13 +103,18 @@ export class Comm {
   /** Bad arguments throw here, synchronously. */
   irecv<T = unknown>(source: number = ANY_SOURCE, tag: number = ANY_TAG): Request<Message<T>> {
     const src = checkRank('irecv', this.rank, this.size, source, 'source', true);
-    const t = checkTag('irecv', this.rank, tag, true);
+    const t = this.#tag('irecv', tag, true);
     this.#live('irecv');
     return new Request(this.#recv<T>('irecv', src, t));
   }
 
   /** Wait for a matching message without receiving it. */
   async probe(source: number = ANY_SOURCE, tag: number = ANY_TAG): Promise<Status> {
+    if (this.#be) {
+      const be = this.#be;
+      const [src, t] = this.#p2pArgs('probe', source, tag);
+      return be.probe(src, t, 'probe');
+    }
     const a = await this.#post('probe', source, tag, true, this.#ctx);
     return { source: a.src, tag: a.tag, bytes: a.bytes };
   }
@@ -104,7 +123,8 @@ export class Comm {
   iprobe(source: number = ANY_SOURCE, tag: number = ANY_TAG): Status | undefined {
     this.#live('iprobe');
     const src = checkRank('iprobe', this.rank, this.size, source, 'source', true);
-    const t = checkTag('iprobe', this.rank, tag, true);
+    const t = this.#tag('iprobe', tag, true);
+    if (this.#be) return this.#be.iprobe(src, t);
     const a = this.#rt.engine.matcher.peek(this.#ctx, src, t);
     return a && { source: a.src, tag: a.tag, bytes: a.bytes };
   }
@@ -127,23 +147,38 @@ export class Comm {
   #startSend(call: string, value: unknown, dest: number, tag: number): Promise<void> {
     this.#live(call);
     const d = checkRank(call, this.rank, this.size, dest, 'destination');
-    const t = checkTag(call, this.rank, tag);
+    const t = this.#tag(call, tag);
     const pkt = encode(value, call);
+    if (this.#be) return this.#be.send(pkt, d, t, call);
     const e = this.#rt.engine;
     return e.hold(e.send(this.#ctx, this.rank, this.#group[d]!, t, pkt, call));
   }
 
+  #p2pArgs(call: string, source: number, tag: number): [number, number] {
+    this.#live(call);
+    return [checkRank(call, this.rank, this.size, source, 'source', true), this.#tag(call, tag, true)];
+  }
+
   async #recv<T>(call: string, source: number, tag: number): Promise<Message<T>> {
+    if (this.#be) {
+      const [src, t] = this.#p2pArgs(call, source, tag);
+      const m = await this.#be.recv(src, t, call);
+      return { data: this.#decode(m.packet, m.source, call) as T, source: m.source, tag: m.tag };
+    }
     const a = await this.#post(call, source, tag, false, this.#ctx);
     return { data: (await this.#payload(a, call)) as T, source: a.src, tag: a.tag };
   }
 
   async #payload(a: Arrival, call: string): Promise<unknown> {
     const pkt = a.packet ?? (await this.#rt.engine.hold(a.fetch!()));
+    return this.#decode(pkt, a.src, call);
+  }
+
+  #decode(pkt: Packet, src: number, call: string): unknown {
     try {
       return decode(pkt);
     } catch (e) {
-      throw new OrchidError('ERR_TRANSPORT', `${call}: rank ${this.rank} could not decode a message from rank ${a.src}: ${(e as Error).message}`);
+      throw new OrchidError('ERR_TRANSPORT', `${call}: rank ${this.rank} could not decode a message from rank ${src}: ${(e as Error).message}`);
     }
   }
 
@@ -196,11 +231,18 @@ export class Comm {
   }
 
   barrier(): Promise<void> {
+    if (this.#be) return this.#mpi('barrier', (be) => be.barrier());
     return this.#collective('barrier', barrier);
   }
 
   /** Every rank gets the root's value. */
   bcast<T = unknown>(value?: T, root = 0): Promise<T> {
+    if (this.#be)
+      return this.#mpi('bcast', async (be) => {
+        checkRoot('bcast', this.rank, this.size, root);
+        const v = await be.bcast(root, () => encode(value, 'bcast'));
+        return (this.rank === root ? value : v) as T;
+      });
     return this.#collective('bcast', async (c) => {
       checkRoot('bcast', this.rank, this.size, root);
       const pkt = await bcastPacket(c, c.rank === root ? encode(value, 'bcast') : undefined, root);
@@ -210,6 +252,11 @@ export class Comm {
 
   /** The root passes `size` values (or one typed array split evenly or by `counts`); each rank gets its part. */
   scatter<T = unknown>(parts?: readonly unknown[] | TypedArray, root = 0, options: ScatterOptions = {}): Promise<T> {
+    if (this.#be)
+      return this.#mpi('scatter', async (be) => {
+        checkRoot('scatter', this.rank, this.size, root);
+        return (await be.scatter(root, () => this.#splitParts(parts, options.counts))) as T;
+      });
     return this.#collective('scatter', async (c) => {
       checkRoot('scatter', this.rank, this.size, root);
       const pkts = c.rank === root ? this.#splitParts(parts, options.counts) : undefined;
@@ -246,6 +293,11 @@ export class Comm {
 
   /** An Array of every rank's value at the root, undefined elsewhere. */
   gather<T = unknown>(value: T, root = 0): Promise<T[] | undefined> {
+    if (this.#be)
+      return this.#mpi('gather', async (be) => {
+        checkRoot('gather', this.rank, this.size, root);
+        return (await be.gather(root, () => encode(value, 'gather'), false, 'gather')) as T[] | undefined;
+      });
     return this.#collective('gather', async (c) => {
       checkRoot('gather', this.rank, this.size, root);
       return (await gather(c, value, root)) as T[] | undefined;
@@ -253,11 +305,20 @@ export class Comm {
   }
 
   allgather<T = unknown>(value: T): Promise<T[]> {
+    if (this.#be) return this.#mpi('allgather', async (be) => (await be.gather(0, () => encode(value, 'allgather'), true, 'allgather')) as T[]);
     return this.#collective('allgather', async (c) => (await allgather(c, value)) as T[]);
   }
 
   /** `parts[i]` goes to rank i; returns what each rank sent here. */
   alltoall<T = unknown>(parts: readonly T[]): Promise<T[]> {
+    if (this.#be)
+      return this.#mpi('alltoall', async (be) =>
+        (await be.alltoall(() => {
+          if (!Array.isArray(parts) || parts.length !== this.size)
+            throw new OrchidError('ERR_COUNT', `alltoall: parts must be an Array of ${this.size} values, got ${Array.isArray(parts) ? parts.length : typeof parts} (called on rank ${this.rank})`);
+          return parts.map((p) => encode(p, 'alltoall'));
+        })) as T[],
+      );
     return this.#collective('alltoall', async (c) => {
       if (!Array.isArray(parts) || parts.length !== this.size)
         throw new OrchidError('ERR_COUNT', `alltoall: parts must be an Array of ${this.size} values, got ${Array.isArray(parts) ? parts.length : typeof parts} (called on rank ${this.rank})`);
@@ -266,6 +327,12 @@ export class Comm {
   }
 
   reduce<T = unknown>(value: T, op: Op = 'sum', root = 0): Promise<T | undefined> {
+    if (this.#be)
+      return this.#mpi('reduce', async (be) => {
+        checkRoot('reduce', this.rank, this.size, root);
+        const r = reducer(op, 'reduce');
+        return (await be.reduce('reduce', value, r, root, () => checkOperand(r, value, 'reduce'))) as T;
+      });
     return this.#collective('reduce', async (c) => {
       checkRoot('reduce', this.rank, this.size, root);
       const r = reducer(op, 'reduce');
@@ -275,6 +342,11 @@ export class Comm {
   }
 
   allreduce<T = unknown>(value: T, op: Op = 'sum'): Promise<T> {
+    if (this.#be)
+      return this.#mpi('allreduce', async (be) => {
+        const r = reducer(op, 'allreduce');
+        return (await be.reduce('allreduce', value, r, 0, () => checkOperand(r, value, 'allreduce'))) as T;
+      });
     return this.#collective('allreduce', async (c) => {
       const r = reducer(op, 'allreduce');
       checkOperand(r, value, 'allreduce');
@@ -284,6 +356,11 @@ export class Comm {
 
   /** Inclusive prefix reduction: rank i gets value(0) op … op value(i). */
   scan<T = unknown>(value: T, op: Op = 'sum'): Promise<T> {
+    if (this.#be)
+      return this.#mpi('scan', async (be) => {
+        const r = reducer(op, 'scan');
+        return (await be.reduce('scan', value, r, 0, () => checkOperand(r, value, 'scan'))) as T;
+      });
     return this.#collective('scan', async (c) => {
       const r = reducer(op, 'scan');
       checkOperand(r, value, 'scan');
@@ -293,6 +370,11 @@ export class Comm {
 
   /** Exclusive prefix reduction: rank i gets value(0) op … op value(i-1); undefined on rank 0. */
   exscan<T = unknown>(value: T, op: Op = 'sum'): Promise<T | undefined> {
+    if (this.#be)
+      return this.#mpi('exscan', async (be) => {
+        const r = reducer(op, 'exscan');
+        return (await be.reduce('exscan', value, r, 0, () => checkOperand(r, value, 'exscan'))) as T;
+      });
     return this.#collective('exscan', async (c) => {
       const r = reducer(op, 'exscan');
       checkOperand(r, value, 'exscan');
@@ -317,11 +399,18 @@ export class Comm {
 
   /** One communicator per host: the ranks that share this rank's host. */
   async splitShared(): Promise<Comm> {
+    if (this.#be) return (await this.#mpiSplit('splitShared', 0, this.rank, true)) as Comm;
     const hosts = await this.#collective('splitShared', async (c) => (await allgather(c, this.hostname)) as string[]);
     return (await this.#split('splitShared', hosts.indexOf(this.hostname), this.rank)) as Comm;
   }
 
+  async #mpiSplit(call: string, color: number, key: number, shared: boolean): Promise<Comm | null> {
+    const be = await this.#mpi(call, (b) => b.split(color, key, shared, call));
+    return be && new Comm(this.#rt, 0, [], 0, be);
+  }
+
   async #split(call: string, color: number, key: number): Promise<Comm | null> {
+    if (this.#be) return this.#mpiSplit(call, color, key, false);
     const rt = this.#rt;
     // One allgather agrees on the members and on a context id free on all of them.
     const all = await this.#collective(call, async (c) => (await allgather(c, [color, key, rt.nextCtx])) as [number, number, number][]);
@@ -334,6 +423,12 @@ export class Comm {
       .sort((a, b) => a.k - b.k || a.i - b.i);
     const group = members.map((m) => this.#group[m.i]!);
     return new Comm(rt, ctx, group, members.findIndex((m) => m.i === this.rank));
+  }
+
+  /** A collective on the mpi backend: arguments are checked inside (a rejection, never a throw). */
+  async #mpi<T>(call: string, body: (be: CommBackend) => Promise<T>): Promise<T> {
+    this.#live(call);
+    return body(this.#be!);
   }
 
   // ---- the job ----

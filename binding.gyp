@@ -1,0 +1,18 @@
+{
+  "targets": [
+    {
+      "target_name": "orchid_mpi",
+      "sources": ["native/orchid_mpi.cc"],
+      "include_dirs": [
+        "<!(node -p \"require('node-addon-api').include_dir\")",
+        "<!@(node native/mpi-flags.mjs --include)"
+      ],
+      "cflags": ["<!@(node native/mpi-flags.mjs --cflags)"],
+      "libraries": ["<!@(node native/mpi-flags.mjs --libs)"],
+      "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS"],
+      "cflags!": ["-fno-exceptions"],
+      "cflags_cc!": ["-fno-exceptions"],
+      "cflags_cc": ["-std=c++17", "-O2"]
+    }
+  ]
+}

@@ -1,0 +1,719 @@
+// orchid native transport: a node-addon-api addon over libmpi (MPICH or Open MPI).
+//
+// Threading (see native/README.md):
+//   * MPI is initialised with MPI_THREAD_MULTIPLE when the library provides it, else
+//     MPI_THREAD_SERIALIZED is the minimum accepted. One mutex (`mu`) guards the addon's
+//     state and every nonblocking MPI call, so at most one thread is inside MPI at a time
+//     for those calls (this is all SERIALIZED needs); blocking communicator constructors
+//     (MPI_Comm_split / split_type) run on the progress thread, without the mutex when
+//     MULTIPLE is available.
+//   * The JS thread starts every operation with a nonblocking MPI call (MPI_Isend,
+//     MPI_Improbe/MPI_Imrecv, MPI_Ibcast, MPI_Iallreduce, …) and immediately tests it once:
+//     small operations usually complete right there and the result goes back synchronously
+//     (the fast path, no thread hop).
+//   * Everything else is handed to one progress thread that polls (MPI_Test / MPI_Improbe,
+//     spinning, then yielding, then sleeping with backoff) and reports completions through
+//     one Napi::ThreadSafeFunction; the event loop never waits on MPI.
+//   * Typed arrays are passed by pointer. The JS side keeps every array an operation
+//     uses referenced until the operation completes; N-API's typed-array info externalises
+//     V8's on-heap arrays first, so the pointer stays valid and the memory does not move.
+//   * Messages carry an 8-byte header (magic + element kind) in front of the payload. A
+//     large send is one MPI message built with an hindexed datatype over {header, user
+//     buffer} at absolute addresses (no copy); a large receive uses the same trick to land
+//     the payload in a malloc'd buffer of exactly the payload size, handed to JS as an
+//     external ArrayBuffer (no copy).
+#include <mpi.h>
+#include <napi.h>
+
+#include <sched.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <deque>
+#include <list>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace {
+
+constexpr uint32_t MAGIC = 0x4f524300u;  // "ORC\0" | element kind
+constexpr size_t HDR = 8;
+constexpr size_t SMALL = 8192;  // at or below: copy (cheaper than building a datatype)
+
+enum Kind { K_REQ, K_RECV, K_PROBE, K_SPLIT };
+
+struct Op {
+  uint32_t id = 0;
+  Kind kind = K_REQ;
+  bool notify = true;
+  MPI_Request req = MPI_REQUEST_NULL;
+  // receive / probe
+  int comm = 0, src = 0, tag = 0;
+  MPI_Message msg = MPI_MESSAGE_NULL;
+  uint8_t hdr[HDR] = {0};
+  char* data = nullptr;  // received payload (malloc), ownership passes to JS
+  size_t len = 0;
+  int rsrc = 0, rtag = 0;
+  bool small = false;    // received into `data` with the header in front (copy out)
+  std::vector<char> own; // owned copy of a small send
+  // split
+  int color = 0, key = 0, splitType = 0;
+  MPI_Comm newComm = MPI_COMM_NULL;
+  int rc = MPI_SUCCESS;
+};
+
+std::mutex mu;
+std::condition_variable cv;
+bool initialised = false, finalised = false, multiple = false, stopping = false;
+int provided = 0, tagUb = 0;
+std::vector<MPI_Comm> comms;
+std::list<Op*> active;    // requests in flight (K_REQ, receives after matching)
+std::list<Op*> waiting;   // receives / probes not matched yet, in posting order
+std::deque<Op*> jobs;     // blocking communicator constructors
+std::deque<Op*> done;     // completed, to report on the JS thread
+std::atomic<bool> callScheduled{false};
+std::atomic<uint64_t> wakeups{0};
+uint32_t nextId = 1;
+std::thread progress;
+Napi::ThreadSafeFunction tsfn;
+Napi::FunctionReference completeCb;
+
+std::string mpiError(int rc) {
+  char s[MPI_MAX_ERROR_STRING];
+  int n = 0;
+  MPI_Error_string(rc, s, &n);
+  return std::string(s, n);
+}
+
+void Throw(Napi::Env env, const std::string& m) { throw Napi::Error::New(env, m); }
+
+void check(Napi::Env env, int rc, const char* what) {
+  if (rc != MPI_SUCCESS) Throw(env, std::string(what) + ": " + mpiError(rc));
+}
+
+MPI_Comm commOf(Napi::Env env, const Napi::Value& v) {
+  uint32_t h = v.As<Napi::Number>().Uint32Value();
+  if (h >= comms.size() || comms[h] == MPI_COMM_NULL) Throw(env, "bad communicator handle");
+  return comms[h];
+}
+
+struct Bytes {
+  char* p;
+  size_t n;
+};
+
+Bytes bytesOf(const Napi::Value& v) {
+  if (v.IsTypedArray()) {
+    auto t = v.As<Napi::TypedArray>();
+    auto ab = t.ArrayBuffer();
+    return {static_cast<char*>(ab.Data()) + t.ByteOffset(), t.ByteLength()};
+  }
+  if (v.IsArrayBuffer()) {
+    auto ab = v.As<Napi::ArrayBuffer>();
+    return {static_cast<char*>(ab.Data()), ab.ByteLength()};
+  }
+  return {nullptr, 0};
+}
+
+MPI_Datatype dtypeOf(int elem) {
+  switch (elem) {
+    case 1: return MPI_INT8_T;
+    case 2: case 3: case 12: return MPI_UINT8_T;
+    case 4: return MPI_INT16_T;
+    case 5: return MPI_UINT16_T;
+    case 6: return MPI_INT32_T;
+    case 7: return MPI_UINT32_T;
+    case 8: return MPI_FLOAT;
+    case 9: return MPI_DOUBLE;
+    case 10: return MPI_INT64_T;
+    case 11: return MPI_UINT64_T;
+    case 100: return MPI_BYTE;
+    default: return MPI_DATATYPE_NULL;
+  }
+}
+
+MPI_Op opOf(int op) {
+  switch (op) {
+    case 0: return MPI_SUM;
+    case 1: return MPI_PROD;
+    case 2: return MPI_MIN;
+    case 3: return MPI_MAX;
+    case 4: return MPI_LAND;
+    case 5: return MPI_LOR;
+    case 6: return MPI_LXOR;
+    case 7: return MPI_BAND;
+    case 8: return MPI_BOR;
+    case 9: return MPI_BXOR;
+    default: return MPI_OP_NULL;
+  }
+}
+
+// ---- completion delivery ----
+
+void schedule() {
+  if (!callScheduled.exchange(true)) tsfn.NonBlockingCall();
+}
+
+Napi::Value messageOf(Napi::Env env, Op* op) {
+  // [source, tag, elem, ArrayBuffer]
+  auto out = Napi::Array::New(env, 4);
+  out.Set(0u, op->rsrc);
+  out.Set(1u, op->rtag);
+  out.Set(2u, static_cast<double>(op->hdr[0]));
+  Napi::ArrayBuffer ab;
+  if (op->len == 0) {
+    ab = Napi::ArrayBuffer::New(env, 0);
+    free(op->data);
+  } else if (op->small) {
+    ab = Napi::ArrayBuffer::New(env, op->len);
+    memcpy(ab.Data(), op->data + HDR, op->len);
+    free(op->data);
+  } else {
+    ab = Napi::ArrayBuffer::New(env, op->data, op->len, [](Napi::Env, void* p) { free(p); });
+  }
+  op->data = nullptr;
+  out.Set(3u, ab);
+  return out;
+}
+
+Napi::Value resultOf(Napi::Env env, Op* op) {
+  switch (op->kind) {
+    case K_RECV: return messageOf(env, op);
+    case K_PROBE: {
+      auto out = Napi::Array::New(env, 3);
+      out.Set(0u, op->rsrc);
+      out.Set(1u, op->rtag);
+      out.Set(2u, static_cast<double>(op->len));
+      return out;
+    }
+    case K_SPLIT: {
+      if (op->newComm == MPI_COMM_NULL) return env.Null();
+      comms.push_back(op->newComm);
+      return Napi::Number::New(env, comms.size() - 1);
+    }
+    default: return env.Undefined();
+  }
+}
+
+void deliver(Napi::Env env, Napi::Function) {
+  callScheduled.store(false);
+  std::deque<Op*> batch;
+  {
+    std::lock_guard<std::mutex> lk(mu);
+    batch.swap(done);
+  }
+  Napi::Function cb = completeCb.Value();
+  for (Op* op : batch) {
+    if (op->notify) {
+      Napi::Value err = env.Null();
+      Napi::Value res = env.Undefined();
+      if (op->rc != MPI_SUCCESS) err = Napi::String::New(env, mpiError(op->rc));
+      else res = resultOf(env, op);
+      cb.Call({Napi::Number::New(env, op->id), err, res});
+    }
+    free(op->data);
+    delete op;
+  }
+}
+
+// ---- matching of receives of unknown size ----
+
+bool overlaps(const Op* a, const Op* b) {
+  return a->comm == b->comm && (a->src == b->src || a->src == MPI_ANY_SOURCE || b->src == MPI_ANY_SOURCE) &&
+         (a->tag == b->tag || a->tag == MPI_ANY_TAG || b->tag == MPI_ANY_TAG);
+}
+
+// Try to match `op` (mu held). Returns true when the op left the waiting state (matched or failed).
+bool tryMatch(Op* op) {
+  MPI_Status st;
+  int flag = 0;
+  MPI_Comm c = comms[op->comm];
+  if (op->kind == K_PROBE) {
+    op->rc = MPI_Iprobe(op->src, op->tag, c, &flag, &st);
+    if (op->rc != MPI_SUCCESS) return true;
+    if (!flag) return false;
+    int count = 0;
+    MPI_Get_count(&st, MPI_BYTE, &count);
+    op->rsrc = st.MPI_SOURCE;
+    op->rtag = st.MPI_TAG;
+    op->len = count >= (int)HDR ? count - HDR : 0;
+    return true;
+  }
+  op->rc = MPI_Improbe(op->src, op->tag, c, &flag, &op->msg, &st);
+  if (op->rc != MPI_SUCCESS) return true;
+  if (!flag) return false;
+  int count = 0;
+  MPI_Get_count(&st, MPI_BYTE, &count);
+  op->rsrc = st.MPI_SOURCE;
+  op->rtag = st.MPI_TAG;
+  size_t n = count >= (int)HDR ? count - HDR : 0;
+  op->len = n;
+  if (n <= SMALL) {
+    op->small = true;
+    op->data = static_cast<char*>(malloc(n + HDR));
+    op->rc = MPI_Imrecv(op->data, count, MPI_BYTE, &op->msg, &op->req);
+  } else {
+    op->data = static_cast<char*>(malloc(n));
+    MPI_Aint disp[2];
+    MPI_Get_address(op->hdr, &disp[0]);
+    MPI_Get_address(op->data, &disp[1]);
+    int lens[2] = {(int)HDR, (int)n};
+    MPI_Datatype t;
+    MPI_Type_create_hindexed(2, lens, disp, MPI_BYTE, &t);
+    MPI_Type_commit(&t);
+    op->rc = MPI_Imrecv(MPI_BOTTOM, 1, t, &op->msg, &op->req);
+    MPI_Type_free(&t);
+  }
+  return true;
+}
+
+// A received message is complete: pull the header out of a small one.
+void finishRecv(Op* op) {
+  if (op->small && op->data) memcpy(op->hdr, op->data, HDR);
+}
+
+// Match waiting receives in posting order; a receive that overlaps an earlier unmatched
+// one waits its turn (MPI's order of posted receives). mu held.
+bool matchWaiting() {
+  bool any = false;
+  std::vector<Op*> blocked;
+  for (auto it = waiting.begin(); it != waiting.end();) {
+    Op* op = *it;
+    bool skip = false;
+    for (Op* b : blocked)
+      if (overlaps(b, op)) skip = true;
+    if (!skip && tryMatch(op)) {
+      it = waiting.erase(it);
+      any = true;
+      if (op->rc != MPI_SUCCESS || op->kind == K_PROBE) done.push_back(op);
+      else active.push_back(op);
+      continue;
+    }
+    if (op->kind == K_RECV) blocked.push_back(op);
+    ++it;
+  }
+  return any;
+}
+
+bool testActive() {
+  bool any = false;
+  for (auto it = active.begin(); it != active.end();) {
+    Op* op = *it;
+    int flag = 0;
+    MPI_Status st;
+    op->rc = MPI_Test(&op->req, &flag, &st);
+    if (flag || op->rc != MPI_SUCCESS) {
+      if (op->kind == K_RECV) finishRecv(op);
+      it = active.erase(it);
+      done.push_back(op);
+      any = true;
+    } else {
+      ++it;
+    }
+  }
+  return any;
+}
+
+void progressLoop() {
+  unsigned idle = 0;
+  uint64_t seen = 0;
+  std::unique_lock<std::mutex> lk(mu);
+  while (!stopping) {
+    if (active.empty() && waiting.empty() && jobs.empty()) {
+      cv.wait(lk);
+      idle = 0;
+      continue;
+    }
+    if (!jobs.empty()) {
+      Op* op = jobs.front();
+      jobs.pop_front();
+      MPI_Comm c = comms[op->comm];
+      if (multiple) lk.unlock();
+      if (op->splitType) op->rc = MPI_Comm_split_type(c, MPI_COMM_TYPE_SHARED, op->key, MPI_INFO_NULL, &op->newComm);
+      else op->rc = MPI_Comm_split(c, op->color < 0 ? MPI_UNDEFINED : op->color, op->key, &op->newComm);
+      if (multiple) lk.lock();
+      done.push_back(op);
+      schedule();
+      idle = 0;
+      continue;
+    }
+    bool any = testActive();
+    any = matchWaiting() || any;
+    if (any) {
+      schedule();
+      idle = 0;
+      continue;
+    }
+    uint64_t w = wakeups.load();
+    if (w != seen) {
+      seen = w;
+      idle = 0;
+    }
+    ++idle;
+    if (idle < 200) continue;  // spin (mu is released by nothing here; short)
+    lk.unlock();
+    if (idle < 4000) sched_yield();
+    else usleep(idle < 20000 ? 20 : 200);
+    lk.lock();
+  }
+}
+
+void wake() {
+  wakeups.fetch_add(1);
+  cv.notify_one();
+}
+
+// ---- exported functions ----
+
+Napi::Value Init(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::lock_guard<std::mutex> lk(mu);
+  if (initialised) Throw(env, "MPI is already initialised");
+  completeCb = Napi::Persistent(info[0].As<Napi::Function>());
+  int flag = 0;
+  MPI_Initialized(&flag);
+  if (!flag) {
+    int rc = MPI_Init_thread(nullptr, nullptr, MPI_THREAD_MULTIPLE, &provided);
+    check(env, rc, "MPI_Init_thread");
+  } else {
+    MPI_Query_thread(&provided);
+  }
+  if (provided < MPI_THREAD_SERIALIZED) Throw(env, "the MPI library provides neither MPI_THREAD_MULTIPLE nor MPI_THREAD_SERIALIZED");
+  multiple = provided >= MPI_THREAD_MULTIPLE;
+  MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
+  void* ub = nullptr;
+  MPI_Comm_get_attr(MPI_COMM_WORLD, MPI_TAG_UB, &ub, &flag);
+  tagUb = flag ? *static_cast<int*>(ub) : 32767;
+  comms.push_back(MPI_COMM_WORLD);
+  initialised = true;
+  tsfn = Napi::ThreadSafeFunction::New(
+      env, Napi::Function::New(env, [](const Napi::CallbackInfo& i) { deliver(i.Env(), Napi::Function()); }), "orchid-mpi", 0, 1);
+  tsfn.Unref(env);
+  progress = std::thread(progressLoop);
+  int rank, size;
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  MPI_Comm_size(MPI_COMM_WORLD, &size);
+  char name[MPI_MAX_PROCESSOR_NAME];
+  int nlen = 0;
+  MPI_Get_processor_name(name, &nlen);
+  char lib[MPI_MAX_LIBRARY_VERSION_STRING];
+  int llen = 0;
+  MPI_Get_library_version(lib, &llen);
+  auto out = Napi::Object::New(env);
+  out.Set("rank", rank);
+  out.Set("size", size);
+  out.Set("tagUb", tagUb);
+  out.Set("thread", multiple ? "multiple" : "serialized");
+  out.Set("processor", std::string(name, nlen));
+  out.Set("library", std::string(lib, llen));
+  return out;
+}
+
+Op* newOp(Kind k) {
+  Op* op = new Op();
+  op->id = nextId++;
+  if (nextId == 0) nextId = 1;
+  op->kind = k;
+  return op;
+}
+
+// isend(comm, dest, tag, elem, bytes) -> 0 when complete (the data may be reused), else an id.
+// Small payloads are copied (complete at once for the caller); large ones go by pointer.
+Napi::Value Isend(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::lock_guard<std::mutex> lk(mu);
+  MPI_Comm c = commOf(env, info[0]);
+  int dest = info[1].As<Napi::Number>().Int32Value();
+  int tag = info[2].As<Napi::Number>().Int32Value();
+  uint32_t elem = info[3].As<Napi::Number>().Uint32Value();
+  Bytes b = bytesOf(info[4]);
+  Op* op = newOp(K_REQ);
+  uint32_t h0 = MAGIC | (elem & 0xff);
+  int rc;
+  if (b.n <= SMALL) {
+    op->own.resize(HDR + b.n);
+    memcpy(op->own.data(), &h0, 4);
+    memset(op->own.data() + 4, 0, 4);
+    if (b.n) memcpy(op->own.data() + HDR, b.p, b.n);
+    op->hdr[0] = elem;
+    rc = MPI_Isend(op->own.data(), (int)op->own.size(), MPI_BYTE, dest, tag, c, &op->req);
+    op->notify = false;
+  } else {
+    memcpy(op->hdr, &h0, 4);
+    MPI_Aint disp[2];
+    MPI_Get_address(op->hdr, &disp[0]);
+    MPI_Get_address(b.p, &disp[1]);
+    int lens[2] = {(int)HDR, (int)b.n};
+    MPI_Datatype t;
+    MPI_Type_create_hindexed(2, lens, disp, MPI_BYTE, &t);
+    MPI_Type_commit(&t);
+    rc = MPI_Isend(MPI_BOTTOM, 1, t, dest, tag, c, &op->req);
+    MPI_Type_free(&t);
+  }
+  if (rc != MPI_SUCCESS) {
+    delete op;
+    Throw(env, "MPI_Isend: " + mpiError(rc));
+  }
+  int flag = 0;
+  MPI_Test(&op->req, &flag, MPI_STATUS_IGNORE);
+  if (flag) {
+    delete op;
+    return Napi::Number::New(env, 0);
+  }
+  uint32_t id = op->notify ? op->id : 0;
+  active.push_back(op);
+  wake();
+  return Napi::Number::New(env, id);
+}
+
+bool blockedByEarlier(Op* op) {
+  for (Op* w : waiting)
+    if (w->kind == K_RECV && overlaps(w, op)) return true;
+  return false;
+}
+
+// recv(comm, src, tag, probeOnly) -> a result ([src, tag, elem, ArrayBuffer] or [src, tag, bytes]) when
+// matched at once (fast path), else an id whose completion brings it.
+Napi::Value Recv(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::lock_guard<std::mutex> lk(mu);
+  uint32_t h = info[0].As<Napi::Number>().Uint32Value();
+  commOf(env, info[0]);
+  Op* op = newOp(info[3].ToBoolean() ? K_PROBE : K_RECV);
+  op->comm = h;
+  op->src = info[1].As<Napi::Number>().Int32Value();
+  op->tag = info[2].As<Napi::Number>().Int32Value();
+  if (op->src < 0) op->src = MPI_ANY_SOURCE;
+  if (op->tag < 0) op->tag = MPI_ANY_TAG;
+  if (!blockedByEarlier(op) && tryMatch(op)) {
+    if (op->rc != MPI_SUCCESS) {
+      std::string m = mpiError(op->rc);
+      delete op;
+      Throw(env, m);
+    }
+    if (op->kind == K_PROBE) {
+      Napi::Value r = resultOf(env, op);
+      delete op;
+      return r;
+    }
+    int flag = 0;
+    MPI_Status st;
+    MPI_Test(&op->req, &flag, &st);
+    if (flag) {
+      finishRecv(op);
+      Napi::Value r = messageOf(env, op);
+      delete op;
+      return r;
+    }
+    active.push_back(op);
+  } else {
+    waiting.push_back(op);
+  }
+  wake();
+  return Napi::Number::New(env, op->id);
+}
+
+// iprobe(comm, src, tag) -> [src, tag, bytes] | undefined
+Napi::Value Iprobe(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::lock_guard<std::mutex> lk(mu);
+  MPI_Comm c = commOf(env, info[0]);
+  int src = info[1].As<Napi::Number>().Int32Value();
+  int tag = info[2].As<Napi::Number>().Int32Value();
+  int flag = 0;
+  MPI_Status st;
+  check(env, MPI_Iprobe(src < 0 ? MPI_ANY_SOURCE : src, tag < 0 ? MPI_ANY_TAG : tag, c, &flag, &st), "MPI_Iprobe");
+  if (!flag) return env.Undefined();
+  int count = 0;
+  MPI_Get_count(&st, MPI_BYTE, &count);
+  auto out = Napi::Array::New(env, 3);
+  out.Set(0u, st.MPI_SOURCE);
+  out.Set(1u, st.MPI_TAG);
+  out.Set(2u, count >= (int)HDR ? count - (int)HDR : 0);
+  return out;
+}
+
+// Finish starting a request-based operation: test once (fast path) or hand it to the thread.
+Napi::Value started(Napi::Env env, Op* op, int rc, const char* what) {
+  if (rc != MPI_SUCCESS) {
+    delete op;
+    Throw(env, std::string(what) + ": " + mpiError(rc));
+  }
+  int flag = 0;
+  MPI_Test(&op->req, &flag, MPI_STATUS_IGNORE);
+  if (flag) {
+    delete op;
+    return Napi::Number::New(env, 0);
+  }
+  active.push_back(op);
+  wake();
+  return Napi::Number::New(env, op->id);
+}
+
+const int* intsOf(const Napi::Value& v) {
+  auto t = v.As<Napi::Int32Array>();
+  return t.Data();
+}
+
+// coll(name, comm, ...) -> 0 when complete, else an id. Buffers are typed arrays (or ArrayBuffers);
+// counts and displacements are Int32Arrays in units of `dtype`.
+Napi::Value Coll(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::lock_guard<std::mutex> lk(mu);
+  std::string name = info[0].As<Napi::String>().Utf8Value();
+  MPI_Comm c = commOf(env, info[1]);
+  Op* op = newOp(K_REQ);
+  int rc = MPI_SUCCESS;
+  auto num = [&](size_t i) { return info[i].As<Napi::Number>().Int32Value(); };
+  auto dt = [&](size_t i) {
+    MPI_Datatype d = dtypeOf(num(i));
+    if (d == MPI_DATATYPE_NULL) Throw(env, "bad element kind");
+    return d;
+  };
+  if (name == "barrier") {
+    rc = MPI_Ibarrier(c, &op->req);
+  } else if (name == "bcast") {  // buf, count, dtype, root
+    Bytes b = bytesOf(info[2]);
+    rc = MPI_Ibcast(b.p, num(3), dt(4), num(5), c, &op->req);
+  } else if (name == "allreduce" || name == "scan" || name == "exscan") {  // send, recv, count, dtype, op
+    Bytes s = bytesOf(info[2]), r = bytesOf(info[3]);
+    MPI_Op o = opOf(num(6));
+    if (name == "allreduce") rc = MPI_Iallreduce(s.p, r.p, num(4), dt(5), o, c, &op->req);
+    else if (name == "scan") rc = MPI_Iscan(s.p, r.p, num(4), dt(5), o, c, &op->req);
+    else rc = MPI_Iexscan(s.p, r.p, num(4), dt(5), o, c, &op->req);
+  } else if (name == "reduce") {  // send, recv|null, count, dtype, op, root
+    Bytes s = bytesOf(info[2]), r = bytesOf(info[3]);
+    rc = MPI_Ireduce(s.p, r.p, num(4), dt(5), opOf(num(6)), num(7), c, &op->req);
+  } else if (name == "allgather") {  // send, count, recv, dtype
+    Bytes s = bytesOf(info[2]), r = bytesOf(info[4]);
+    MPI_Datatype d = dt(5);
+    rc = MPI_Iallgather(s.p, num(3), d, r.p, num(3), d, c, &op->req);
+  } else if (name == "scatter") {  // send|null, count, recv, dtype, root
+    Bytes s = bytesOf(info[2]), r = bytesOf(info[4]);
+    MPI_Datatype d = dt(5);
+    rc = MPI_Iscatter(s.p, num(3), d, r.p, num(3), d, num(6), c, &op->req);
+  } else if (name == "alltoall") {  // send, count, recv, dtype
+    Bytes s = bytesOf(info[2]), r = bytesOf(info[4]);
+    MPI_Datatype d = dt(5);
+    rc = MPI_Ialltoall(s.p, num(3), d, r.p, num(3), d, c, &op->req);
+  } else if (name == "gatherv") {  // send, sendcount, recv|null, counts|null, displs|null, root (bytes)
+    Bytes s = bytesOf(info[2]), r = bytesOf(info[4]);
+    bool root = info[5].IsTypedArray();
+    rc = MPI_Igatherv(s.p, num(3), MPI_BYTE, r.p, root ? intsOf(info[5]) : nullptr, root ? intsOf(info[6]) : nullptr, MPI_BYTE, num(7), c,
+                      &op->req);
+  } else if (name == "allgatherv") {  // send, sendcount, recv, counts, displs (bytes)
+    Bytes s = bytesOf(info[2]), r = bytesOf(info[4]);
+    rc = MPI_Iallgatherv(s.p, num(3), MPI_BYTE, r.p, intsOf(info[5]), intsOf(info[6]), MPI_BYTE, c, &op->req);
+  } else if (name == "scatterv") {  // send|null, counts|null, displs|null, recv, recvcount, root (bytes)
+    Bytes s = bytesOf(info[2]), r = bytesOf(info[5]);
+    bool root = info[3].IsTypedArray();
+    rc = MPI_Iscatterv(s.p, root ? intsOf(info[3]) : nullptr, root ? intsOf(info[4]) : nullptr, MPI_BYTE, r.p, num(6), MPI_BYTE, num(7), c,
+                       &op->req);
+  } else if (name == "alltoallv") {  // send, scounts, sdispls, recv, rcounts, rdispls (bytes)
+    Bytes s = bytesOf(info[2]), r = bytesOf(info[5]);
+    rc = MPI_Ialltoallv(s.p, intsOf(info[3]), intsOf(info[4]), MPI_BYTE, r.p, intsOf(info[6]), intsOf(info[7]), MPI_BYTE, c, &op->req);
+  } else {
+    delete op;
+    Throw(env, "unknown collective " + name);
+  }
+  return started(env, op, rc, ("MPI_I" + name).c_str());
+}
+
+// split(comm, color, key, shared) -> id (the completion brings the new handle or null)
+Napi::Value Split(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::lock_guard<std::mutex> lk(mu);
+  commOf(env, info[0]);
+  Op* op = newOp(K_SPLIT);
+  op->comm = info[0].As<Napi::Number>().Uint32Value();
+  op->color = info[1].As<Napi::Number>().Int32Value();
+  op->key = info[2].As<Napi::Number>().Int32Value();
+  op->splitType = info[3].ToBoolean() ? 1 : 0;
+  jobs.push_back(op);
+  wake();
+  return Napi::Number::New(env, op->id);
+}
+
+Napi::Value CommInfo(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::lock_guard<std::mutex> lk(mu);
+  MPI_Comm c = commOf(env, info[0]);
+  int r, s;
+  MPI_Comm_rank(c, &r);
+  MPI_Comm_size(c, &s);
+  auto out = Napi::Array::New(env, 2);
+  out.Set(0u, r);
+  out.Set(1u, s);
+  return out;
+}
+
+void stopProgress() {
+  {
+    std::lock_guard<std::mutex> lk(mu);
+    stopping = true;
+  }
+  cv.notify_all();
+  if (progress.joinable()) progress.join();
+}
+
+Napi::Value Finalize(const Napi::CallbackInfo& info) {
+  if (!initialised || finalised) return info.Env().Undefined();
+  stopProgress();
+  finalised = true;
+  MPI_Finalize();
+  tsfn.Release();
+  return info.Env().Undefined();
+}
+
+Napi::Value Abort(const Napi::CallbackInfo& info) {
+  int code = info[0].As<Napi::Number>().Int32Value();
+  MPI_Abort(MPI_COMM_WORLD, code);
+  return info.Env().Undefined();
+}
+
+Napi::Value Stats(const Napi::CallbackInfo& info) {
+  std::lock_guard<std::mutex> lk(mu);
+  auto out = Napi::Object::New(info.Env());
+  out.Set("active", (double)active.size());
+  out.Set("waiting", (double)waiting.size());
+  return out;
+}
+
+Napi::Value Version(const Napi::CallbackInfo& info) {
+  char lib[MPI_MAX_LIBRARY_VERSION_STRING];
+  int llen = 0;
+  MPI_Get_library_version(lib, &llen);
+  return Napi::String::New(info.Env(), std::string(lib, llen));
+}
+
+Napi::Object Module(Napi::Env env, Napi::Object exports) {
+  exports.Set("init", Napi::Function::New(env, Init));
+  exports.Set("isend", Napi::Function::New(env, Isend));
+  exports.Set("recv", Napi::Function::New(env, Recv));
+  exports.Set("iprobe", Napi::Function::New(env, Iprobe));
+  exports.Set("coll", Napi::Function::New(env, Coll));
+  exports.Set("split", Napi::Function::New(env, Split));
+  exports.Set("commInfo", Napi::Function::New(env, CommInfo));
+  exports.Set("finalize", Napi::Function::New(env, Finalize));
+  exports.Set("abort", Napi::Function::New(env, Abort));
+  exports.Set("stats", Napi::Function::New(env, Stats));
+  exports.Set("version", Napi::Function::New(env, Version));
+#ifdef OPEN_MPI
+  exports.Set("flavor", "openmpi");
+#elif defined(MPICH)
+  exports.Set("flavor", "mpich");
+#else
+  exports.Set("flavor", "unknown");
+#endif
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(orchid_mpi, Module)

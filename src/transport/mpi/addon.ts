@@ -1,0 +1,60 @@
+// Loading the native addon (native/orchid_mpi.cc). It is optional: a missing build or a
+// missing libmpi leaves `loadAddon()` with the reason, and the ws transport serves.
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** The addon's exports (see native/orchid_mpi.cc). */
+export interface Addon {
+  init(complete: (id: number, err: string | null, res: unknown) => void): AddonInfo;
+  isend(comm: number, dest: number, tag: number, elem: number, bytes: Uint8Array): number;
+  recv(comm: number, src: number, tag: number, probeOnly: boolean): number | unknown[];
+  iprobe(comm: number, src: number, tag: number): [number, number, number] | undefined;
+  coll(name: string, comm: number, ...args: unknown[]): number;
+  split(comm: number, color: number, key: number, shared: boolean): number;
+  commInfo(comm: number): [number, number];
+  finalize(): void;
+  abort(code: number): void;
+  stats(): { active: number; waiting: number };
+  version(): string;
+  readonly flavor: 'mpich' | 'openmpi' | 'unknown';
+}
+
+export interface AddonInfo {
+  rank: number;
+  size: number;
+  tagUb: number;
+  thread: 'multiple' | 'serialized';
+  processor: string;
+  library: string;
+}
+
+/** The package root (this file is dist/transport/mpi/addon.js or src/transport/mpi/addon.ts). */
+export const PACKAGE_ROOT = join(dirname(fileURLToPath(import.meta.url)), '../../..');
+
+/** Where the addon is looked for: ORCHID_MPI_ADDON, then build/Release (node-gyp) and build/ (cmake-js). */
+export function addonCandidates(): string[] {
+  const env = process.env.ORCHID_MPI_ADDON;
+  if (env) return [env];
+  return [join(PACKAGE_ROOT, 'build/Release/orchid_mpi.node'), join(PACKAGE_ROOT, 'build/orchid_mpi.node')];
+}
+
+let cached: { addon?: Addon; error?: string; path?: string } | undefined;
+
+/** Load the addon once; `error` says why it is not there. */
+export function loadAddon(): { addon?: Addon; error?: string; path?: string } {
+  if (cached) return cached;
+  const path = addonCandidates().find((p) => existsSync(p));
+  if (!path) {
+    cached = { error: 'the native MPI addon is not built (no MPI was found at install time; install MPICH, e.g. `apt-get install mpich libmpich-dev` or `pacman -S mpich`, then run `npm rebuild orchid-mpi`)' };
+    return cached;
+  }
+  try {
+    const req = createRequire(import.meta.url);
+    cached = { addon: req(path) as Addon, path };
+  } catch (e) {
+    cached = { error: `the native MPI addon at ${path} does not load: ${(e as Error).message}` };
+  }
+  return cached;
+}
