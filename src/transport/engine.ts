@@ -42,7 +42,10 @@ const key = (peer: number, id: number) => peer * 0x1_0000_0000 + id;
 export class Engine implements LinkEvents {
   readonly matcher = new Matcher();
   links: Links | undefined;
+  /** peers nothing more will arrive from (receives from them fail) */
   private readonly lostPeers = new Map<number, string>();
+  /** peers this rank can no longer send to */
+  private readonly unreachable = new Map<number, string>();
   private readonly rtsOut = new Map<number, RtsOut>();
   private readonly dataWaits = new Map<number, DataWait>();
   private readonly eagerOut: Float64Array;
@@ -87,7 +90,7 @@ export class Engine implements LinkEvents {
       this.matcher.arrive({ ctx, src, tag, bytes: len, elem: pkt.elem, peer, packet: ownPacket(pkt) });
       return Promise.resolve();
     }
-    const gone = this.lostPeers.get(peer);
+    const gone = this.unreachable.get(peer);
     if (gone !== undefined) return Promise.reject(this.peerError(call, peer, gone));
     const failed = this.matcher.poisoned(ctx, tag);
     if (failed) return Promise.reject(failed);
@@ -116,7 +119,7 @@ export class Engine implements LinkEvents {
     const code = (err as OrchidError).code ?? (err instanceof TypeError ? 'TypeError' : 'Error');
     const body = encode({ code, message: err.message, rank: this.opts.rank }, 'collective');
     for (const peer of peers) {
-      if (peer === this.opts.rank || this.lostPeers.has(peer)) continue;
+      if (peer === this.opts.rank || this.unreachable.has(peer)) continue;
       this.links?.to(peer).send({ kind: Kind.COLL_ERROR, flags: 0, elem: 0, ctx, src: 0, tag, id: 0, length: body.bytes.length }, body.bytes);
     }
   }
@@ -204,15 +207,19 @@ export class Engine implements LinkEvents {
     return new OrchidError('ERR_PEER_LOST', `${call}: rank ${this.opts.rank} lost ${this.describePeer(peer)}: ${why}`);
   }
 
+  /** A connection to or from `peer` ended. Sends to it fail at once; receives only once no
+   *  connection from it is left open, since bytes it sent before leaving may still be queued there. */
   lost(peer: number, why: string): void {
-    if (this.closing || this.lostPeers.has(peer) || peer === this.opts.rank) return;
-    this.lostPeers.set(peer, why);
+    if (this.closing || peer === this.opts.rank) return;
     const err = (what: string) => new OrchidError('ERR_PEER_LOST', `${what}: rank ${this.opts.rank} lost ${this.describePeer(peer)}: ${why}`);
+    if (!this.unreachable.has(peer)) this.unreachable.set(peer, why);
     for (const [id, out] of this.rtsOut) {
       if (out.peer !== peer) continue;
       this.rtsOut.delete(id);
       out.reject(err(out.call));
     }
+    if (this.lostPeers.has(peer) || this.links?.hasInbound(peer)) return;
+    this.lostPeers.set(peer, why);
     for (const [k, w] of this.dataWaits) {
       if (w.peer !== peer) continue;
       this.dataWaits.delete(k);
