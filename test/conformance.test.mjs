@@ -22,7 +22,33 @@ const modes = [
     run: (t) => orchidrun(['-n', '4', '--transport', t, PROGRAM], { timeoutMs: 180_000, env: { ORCHID_WS_UNIX: '0' } }),
   },
   { name: 'singleton (no launcher)', np: 1, only: 'ws', run: () => plainNode(PROGRAM) },
+  { name: 'plain mpiexec -n 4 node (no orchidrun)', np: 4, only: 'mpi', run: () => plainMpiexec(4, PROGRAM) },
 ];
+
+/** `mpiexec -n N node script` with the mpiexec matching the addon's MPI, no orchidrun involved. */
+async function plainMpiexec(np, script) {
+  const { loadAddon } = await import('../dist/transport/mpi/addon.js');
+  const { findMpiexec } = await import('../dist/launcher/mpiexec.js');
+  const { addon, error } = loadAddon();
+  if (!addon) return { code: -1, stdout: '', stderr: `no addon: ${error}` };
+  const { path } = findMpiexec(addon.flavor);
+  if (!path) return { code: -1, stdout: '', stderr: `no ${addon.flavor} mpiexec` };
+  const extra = addon.flavor === 'openmpi' ? ['--oversubscribe', '--allow-run-as-root'] : [];
+  const env = { ...process.env };
+  for (const k of Object.keys(env)) if (k.startsWith('ORCHID_')) delete env[k];
+  return new Promise((resolve) => {
+    const child = spawn(path, ['-n', String(np), ...extra, process.execPath, script], { env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    const timer = setTimeout(() => process.kill(-child.pid, 'SIGKILL'), 180_000);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
 
 function plainNode(script) {
   return new Promise((resolve) => {

@@ -1,5 +1,6 @@
 // orchid-mpi/launcher: start a job programmatically (orchidrun is a thin shell over this).
 import { JobRun, type Job } from './job.js';
+import { MpiexecJob, autoPicksMpi } from './mpiexec.js';
 import { planJob, type LaunchOptions } from './options.js';
 
 export type { Job, JobResult, OutputLine } from './job.js';
@@ -14,6 +15,8 @@ export { Coordinator, type CoordinatorOptions } from './coordinator.js';
  * that is reported through `done`, which always resolves.
  */
 export function launch(opts: LaunchOptions): Job {
+  // mpi: the job runs under the matching mpiexec (src/launcher/mpiexec.ts)
+  if (opts.transport === 'mpi' || ((opts.transport ?? 'auto') === 'auto' && autoPicksMpi())) return new MpiexecJob(opts);
   const job = new JobRun(planJob(opts));
   void job.start();
   return job;

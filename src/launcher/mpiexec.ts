@@ -1,0 +1,224 @@
+// --transport mpi: the job runs under the mpiexec of the MPI the native addon was built
+// against (MPICH's Hydra: mpiexec.hydra / mpiexec.mpich; Open MPI: mpiexec.openmpi), which
+// starts the ranks, relays their output and tears the job down when a rank fails. orchidrun's
+// options are translated (-n, hosts/hostfile, --env/--export, --tag-output, --timeout,
+// --wdir); the output comes back as the same rank-attributed lines as with ws.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { constants as osConstants } from 'node:os';
+import { createInterface } from 'node:readline';
+import { OrchidError } from '../errors.js';
+import { loadAddon } from '../transport/mpi/addon.js';
+import type { Job, JobResult, OutputLine } from './job.js';
+import type { LaunchOptions } from './options.js';
+import { planJob } from './options.js';
+import { AsyncQueue } from './queue.js';
+import { findOnPath, rankCommand } from './script.js';
+
+export type MpiFlavor = 'mpich' | 'openmpi';
+
+const CANDIDATES: Record<MpiFlavor, string[]> = {
+  mpich: ['mpiexec.hydra', 'mpiexec.mpich', 'mpiexec', 'mpirun'],
+  openmpi: ['mpiexec.openmpi', 'mpirun.openmpi', 'mpiexec', 'mpirun'],
+};
+
+/** What an mpiexec binary is, from its --version text. */
+export function mpiexecFlavor(path: string): MpiFlavor | undefined {
+  const r = spawnSync(path, ['--version'], { encoding: 'utf8', timeout: 10_000, env: { ...process.env, OMPI_ALLOW_RUN_AS_ROOT: '1', OMPI_ALLOW_RUN_AS_ROOT_CONFIRM: '1' } });
+  const text = `${r.stdout ?? ''}${r.stderr ?? ''}`;
+  if (/HYDRA|MPICH/i.test(text)) return 'mpich';
+  if (/Open MPI|OpenRTE|open-mpi/i.test(text)) return 'openmpi';
+  return undefined;
+}
+
+/** The mpiexec matching `flavor`: ORCHID_MPIEXEC, else the first candidate on PATH that says it is that MPI. */
+export function findMpiexec(flavor: MpiFlavor): { path?: string; tried: string[] } {
+  const tried: string[] = [];
+  const env = process.env.ORCHID_MPIEXEC;
+  const names = env ? [env] : CANDIDATES[flavor];
+  for (const name of names) {
+    const path = name.includes('/') ? name : findOnPath(name);
+    if (!path) continue;
+    const f = mpiexecFlavor(path);
+    tried.push(`${path} (${f ?? 'unknown'})`);
+    if (f === flavor) return { path, tried };
+  }
+  return { tried };
+}
+
+const FLAVOR_NAME: Record<string, string> = { mpich: 'MPICH', openmpi: 'Open MPI', unknown: 'an unknown MPI' };
+
+function arg(message: string): OrchidError {
+  return new OrchidError('ERR_ARG', message);
+}
+
+/** Whether `--transport auto` should pick mpi: only when asked to (ORCHID_AUTO_TRANSPORT=mpi) and the addon loads. */
+export function autoPicksMpi(): boolean {
+  return process.env.ORCHID_AUTO_TRANSPORT === 'mpi' && loadAddon().addon !== undefined;
+}
+
+export interface MpiexecCommand {
+  file: string;
+  args: string[];
+  flavor: MpiFlavor;
+  env: NodeJS.ProcessEnv;
+  cwd: string;
+}
+
+/** The mpiexec command line for `opts` (throws ERR_ARG when the mpi transport cannot run). */
+export function mpiexecCommand(opts: LaunchOptions): { cmd: MpiexecCommand; np: number; timeout?: number; tagOutput: boolean } {
+  const { addon, error } = loadAddon();
+  if (!addon) throw arg(`--transport mpi: ${error}`);
+  if (addon.flavor === 'unknown') throw arg('--transport mpi: the native addon was built against an MPI that is neither MPICH nor Open MPI');
+  const flavor = addon.flavor;
+  const plan = planJob({ ...opts, transport: 'ws', bootstrap: opts.bootstrap ?? (undefined as never) });
+  const found = findMpiexec(flavor);
+  if (!found.path)
+    throw arg(
+      `--transport mpi: the addon is built against ${FLAVOR_NAME[flavor]}, but no ${FLAVOR_NAME[flavor]} mpiexec was found` +
+        `${found.tried.length ? ` (found only: ${found.tried.join(', ')})` : ''}; install ${flavor === 'mpich' ? 'mpich' : 'openmpi-bin'} or set ORCHID_MPIEXEC`,
+    );
+  const np = plan.placement.np;
+  const rankEnv: Record<string, string> = { ...plan.env, ORCHID_TRANSPORT: 'mpi', ORCHID_SIZE: String(np), ORCHID_JOB: randomBytes(6).toString('hex') };
+  const args: string[] = [];
+  const hosts = plan.placement.hosts;
+  const allLocal = hosts.every((h) => h.local);
+  const hostList = hosts.map((h) => `${h.name}:${h.ranks.length}`).join(',');
+  if (flavor === 'mpich') {
+    args.push('-n', String(np));
+    if (!allLocal) args.push('-hosts', hostList);
+    args.push('-wdir', plan.wdir, '-prepend-rank');
+    for (const [k, v] of Object.entries(rankEnv)) args.push('-genv', k, v);
+  } else {
+    args.push('-n', String(np), '--oversubscribe', '--tag-output');
+    if (!allLocal) args.push('--host', hostList);
+    args.push('--wdir', plan.wdir);
+    for (const [k, v] of Object.entries(rankEnv)) args.push('-x', `${k}=${v}`);
+  }
+  const rc = rankCommand(plan.script, plan.args);
+  args.push(rc.file, ...rc.args);
+  const env: NodeJS.ProcessEnv = { ...process.env, ...rankEnv };
+  if (flavor === 'openmpi' && process.getuid?.() === 0) {
+    env.OMPI_ALLOW_RUN_AS_ROOT = '1';
+    env.OMPI_ALLOW_RUN_AS_ROOT_CONFIRM = '1';
+  }
+  return { cmd: { file: found.path, args, flavor, env, cwd: plan.wdir }, np, timeout: plan.timeout, tagOutput: plan.tagOutput };
+}
+
+const MPICH_LINE = /^\[(\d+)\] ?(.*)$/s;
+const OMPI_LINE = /^\[\d+,(\d+)\]<(stdout|stderr)>: ?(.*)$/s;
+
+/** A job run by mpiexec. */
+export class MpiexecJob implements Job {
+  readonly id = randomBytes(6).toString('hex');
+  readonly np: number;
+  readonly output = new AsyncQueue<OutputLine>();
+  readonly done: Promise<JobResult>;
+  private child: ChildProcess | undefined;
+  private resolveDone!: (r: JobResult) => void;
+  private killedWith: NodeJS.Signals | undefined;
+  private timedOut = false;
+  private kills = 0;
+
+  constructor(private readonly opts: LaunchOptions) {
+    this.done = new Promise((r) => (this.resolveDone = r));
+    const { cmd, np, timeout, tagOutput } = mpiexecCommand(opts);
+    this.np = np;
+    this.start(cmd, timeout, tagOutput);
+  }
+
+  private start(cmd: MpiexecCommand, timeout: number | undefined, tagOutput: boolean): void {
+    const stdin = this.opts.stdin ?? 'ignore';
+    const child = spawn(cmd.file, cmd.args, {
+      cwd: cmd.cwd,
+      env: cmd.env,
+      stdio: [stdin === 'inherit' || stdin === 'ignore' ? stdin : 'pipe', 'pipe', 'pipe'],
+      detached: true,
+    });
+    this.child = child;
+    if (typeof stdin === 'object') stdin.pipe(child.stdin!);
+    else if (stdin !== 'inherit' && stdin !== 'ignore') child.stdin!.end(stdin);
+    let open = 2;
+    const lines = (stream: NodeJS.ReadableStream, name: 'stdout' | 'stderr') => {
+      const rl = createInterface({ input: stream, crlfDelay: Infinity });
+      rl.on('line', (raw) => {
+        let rank = -1;
+        let text = raw;
+        let out: 'stdout' | 'stderr' = name;
+        const m = cmd.flavor === 'mpich' ? MPICH_LINE.exec(raw) : OMPI_LINE.exec(raw);
+        if (m && cmd.flavor === 'mpich') {
+          rank = Number(m[1]);
+          text = m[2]!;
+        } else if (m) {
+          rank = Number(m[1]);
+          out = m[2] as 'stdout' | 'stderr';
+          text = m[3]!;
+        }
+        this.output.push({ rank, stream: out, text: tagOutput && rank >= 0 ? `[${rank}] ${text}` : text });
+      });
+      rl.on('close', () => {
+        if (--open === 0) finish();
+      });
+    };
+    lines(child.stdout!, 'stdout');
+    lines(child.stderr!, 'stderr');
+    let exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+    let timer: NodeJS.Timeout | undefined;
+    const finish = () => {
+      if (!exit || open > 0) return;
+      if (timer) clearTimeout(timer);
+      this.output.end();
+      const { code, signal } = exit;
+      const status = this.timedOut ? 124 : code ?? 128 + (signal ? signalNumber(signal) : 0);
+      const r: JobResult = { code: status };
+      if (this.killedWith) r.signal = this.killedWith;
+      if (this.timedOut) r.message = `the job exceeded --timeout ${timeout} s and was ended`;
+      else if (status !== 0) r.message = `${cmd.file} ended with ${code !== null ? `code ${code}` : `signal ${signal}`} (a rank failed or was killed; see its output above)`;
+      this.resolveDone(r);
+    };
+    child.on('error', (e) => {
+      this.output.push({ rank: -1, stream: 'stderr', text: `orchidrun: cannot start ${cmd.file}: ${e.message}` });
+      exit = { code: 127, signal: null };
+      open = 0;
+      finish();
+    });
+    child.on('exit', (code, signal) => {
+      exit = { code, signal };
+      // ranks that outlive mpiexec (they should not) are ended with it
+      this.signalGroup('SIGKILL');
+      finish();
+    });
+    if (timeout !== undefined)
+      timer = setTimeout(() => {
+        this.timedOut = true;
+        this.kill('SIGTERM');
+        setTimeout(() => this.signalGroup('SIGKILL'), 2000).unref();
+      }, timeout * 1000);
+  }
+
+  private signalGroup(sig: NodeJS.Signals): void {
+    const pid = this.child?.pid;
+    if (pid === undefined) return;
+    try {
+      process.kill(-pid, sig);
+    } catch {
+      /* gone */
+    }
+  }
+
+  kill(signal: NodeJS.Signals = 'SIGTERM'): void {
+    this.killedWith ??= signal;
+    if (this.kills++ === 0) {
+      try {
+        this.child?.kill(signal);
+      } catch {
+        /* gone */
+      }
+      setTimeout(() => this.signalGroup('SIGKILL'), 2000).unref();
+    } else this.signalGroup('SIGKILL');
+  }
+}
+
+function signalNumber(sig: NodeJS.Signals): number {
+  return (osConstants.signals as Record<string, number>)[sig] ?? 0;
+}
