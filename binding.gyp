@@ -9,7 +9,7 @@
       ],
       "cflags": ["<!@(node native/mpi-flags.mjs --cflags)"],
       "libraries": ["<!@(node native/mpi-flags.mjs --libs)"],
-      "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS"],
+      "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS", "OMPI_SKIP_MPICXX", "MPICH_SKIP_MPICXX"],
       "cflags!": ["-fno-exceptions"],
       "cflags_cc!": ["-fno-exceptions"],
       "cflags_cc": ["-std=c++17", "-O2"]

@@ -80,7 +80,7 @@ std::deque<Op*> done;     // completed, to report on the JS thread
 std::atomic<bool> callScheduled{false};
 std::atomic<uint64_t> wakeups{0};
 uint32_t nextId = 1;
-std::thread progress;
+std::thread* progress = nullptr;  // never destroyed: a joinable std::thread at exit would abort
 Napi::ThreadSafeFunction tsfn;
 Napi::FunctionReference completeCb;
 
@@ -369,6 +369,8 @@ void wake() {
   cv.notify_one();
 }
 
+void stopProgress();
+
 // ---- exported functions ----
 
 Napi::Value Init(const Napi::CallbackInfo& info) {
@@ -395,7 +397,10 @@ Napi::Value Init(const Napi::CallbackInfo& info) {
   tsfn = Napi::ThreadSafeFunction::New(
       env, Napi::Function::New(env, [](const Napi::CallbackInfo& i) { deliver(i.Env(), Napi::Function()); }), "orchid-mpi", 0, 1);
   tsfn.Unref(env);
-  progress = std::thread(progressLoop);
+  progress = new std::thread(progressLoop);
+  atexit([]() {
+    if (!finalised) stopProgress();
+  });
   int rank, size;
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
   MPI_Comm_size(MPI_COMM_WORLD, &size);
@@ -659,7 +664,7 @@ void stopProgress() {
     stopping = true;
   }
   cv.notify_all();
-  if (progress.joinable()) progress.join();
+  if (progress && progress->joinable() && progress->get_id() != std::this_thread::get_id()) progress->join();
 }
 
 Napi::Value Finalize(const Napi::CallbackInfo& info) {
@@ -693,6 +698,11 @@ Napi::Value Version(const Napi::CallbackInfo& info) {
 }
 
 Napi::Object Module(Napi::Env env, Napi::Object exports) {
+  // process.exit() without finalize(): stop the progress thread before the process ends
+  // (a joinable std::thread at exit would abort the process).
+  env.AddCleanupHook([]() {
+    if (initialised && !finalised) stopProgress();
+  });
   exports.Set("init", Napi::Function::New(env, Init));
   exports.Set("isend", Napi::Function::New(env, Isend));
   exports.Set("recv", Napi::Function::New(env, Recv));

@@ -1,0 +1,125 @@
+// The native (mpi) transport around the conformance suite: the install without MPI, the
+// choice of transport when the addon is missing, a mismatched mpiexec, a rank dying inside
+// an MPI collective, the event loop while MPI waits, and exact-size receive buffers.
+// MPI parts skip (with the reason) when the addon is not built here.
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { ROOT, orchidrun } from './helpers/run.mjs';
+
+const NATIVE = join(ROOT, 'test/native');
+const { loadAddon } = await import('../dist/transport/mpi/addon.js');
+const { findMpiexec } = await import('../dist/launcher/mpiexec.js');
+const { addon, error } = loadAddon();
+const noAddon = addon ? false : `the addon is not built: ${error}`;
+const flavor = addon?.flavor;
+const other = flavor === 'mpich' ? 'openmpi' : 'mpich';
+const otherExec = addon ? findMpiexec(other).path : undefined;
+
+/** A PATH with everything of /usr/bin and /bin but no MPI tools (mpicc, mpiexec, …). */
+function pathWithoutMpi() {
+  const dir = mkdtempSync(join(tmpdir(), 'orchid-nompi-'));
+  for (const src of ['/usr/local/bin', '/usr/bin', '/bin']) {
+    let names = [];
+    try {
+      names = readdirSync(src);
+    } catch {
+      continue;
+    }
+    for (const n of names) {
+      if (/^(mpi|ompi|orte|hydra)/.test(n)) continue;
+      try {
+        symlinkSync(join(src, n), join(dir, n));
+      } catch {
+        /* first one wins */
+      }
+    }
+  }
+  return dir;
+}
+
+test('install without MPI: the install script skips cleanly with one line', () => {
+  const empty = mkdtempSync(join(tmpdir(), 'orchid-nopc-'));
+  const env = { ...process.env, PATH: pathWithoutMpi(), PKG_CONFIG_PATH: '', PKG_CONFIG_LIBDIR: empty };
+  delete env.ORCHID_MPI;
+  const r = spawnSync(process.execPath, [join(ROOT, 'native/install.mjs')], { env, encoding: 'utf8', cwd: ROOT });
+  assert.equal(r.status, 0, r.stderr);
+  const lines = r.stdout.trim().split('\n');
+  assert.equal(lines.length, 1, r.stdout);
+  assert.match(lines[0], /native MPI transport skipped .*no MPI found.*ws transport will be used.*apt-get install mpich libmpich-dev/);
+});
+
+test('without the addon: --transport mpi is a clear error, --transport auto runs on ws', async () => {
+  const env = { ORCHID_MPI_ADDON: '/nonexistent/orchid_mpi.node' };
+  const bad = await orchidrun(['-n', '2', '--transport', 'mpi', join(NATIVE, 'hello.mjs')], { env });
+  assert.equal(bad.code, 2, bad.stderr);
+  assert.match(bad.stderr, /--transport mpi: the native MPI addon is not built .*install MPICH/);
+  const auto = await orchidrun(['-n', '2', '--transport', 'auto', join(NATIVE, 'hello.mjs')], { env });
+  assert.equal(auto.code, 0, auto.stderr);
+  assert.match(auto.stdout, /hello 0\/2 transport=ws/);
+  assert.match(auto.stdout, /hello 1\/2 transport=ws/);
+});
+
+test('mpi: the event loop runs while a receive waits; large typed arrays arrive in an exact-size buffer', { skip: noAddon }, async () => {
+  const r = await orchidrun(['-n', '2', '--transport', 'mpi', join(NATIVE, 'event-loop.mjs')], { timeoutMs: 60_000 });
+  assert.equal(r.code, 0, r.stderr);
+  const got = JSON.parse(r.stdout.trim().split('\n').find((l) => l.startsWith('{')));
+  assert.ok(got.ticks >= 10, `only ${got.ticks} timer ticks while waiting ~600 ms: the event loop was blocked`);
+  assert.equal(got.len, 1 << 20);
+  assert.equal(got.byteLength, 8 << 20, 'the received Float64Array is not alone in its buffer');
+  assert.equal(got.offset, 0);
+  assert.equal(got.first, 3);
+  assert.equal(got.last, 3, 'the sender reused its buffer before MPI was done with it');
+  assert.deepEqual(got.small, [1, 2, 3]);
+  assert.equal(got.smallBuf, 24);
+});
+
+for (const how of ['exit', 'kill']) {
+  test(`mpi: a rank dying inside a collective (${how}) ends the job, no hang`, { skip: noAddon }, async () => {
+    const t0 = Date.now();
+    const r = await orchidrun(['-n', '3', '--transport', 'mpi', '--timeout', '60', join(NATIVE, 'die-in-collective.mjs')], { env: { DIE: how }, timeoutMs: 90_000 });
+    const secs = (Date.now() - t0) / 1000;
+    assert.notEqual(r.code, 0);
+    assert.notEqual(r.code, 124, `the job only ended by --timeout: ${r.stderr}`);
+    if (how === 'exit' && flavor === 'mpich') assert.equal(r.code, 7, r.stderr);
+    assert.ok(secs < 30, `took ${secs} s`);
+    assert.doesNotMatch(r.stdout, /left allreduce/);
+  });
+}
+
+test('mpi: --timeout ends a job stuck in MPI with 124', { skip: noAddon }, async () => {
+  const r = await orchidrun(['-n', '2', '--transport', 'mpi', '--timeout', '2', join(NATIVE, 'die-in-collective.mjs')], { env: { DIE: 'never' }, timeoutMs: 60_000 });
+  assert.equal(r.code, 124, r.stderr);
+  assert.match(r.stderr, /timeout/);
+});
+
+test('mpi: --tag-output, --env and --wdir are translated for mpiexec', { skip: noAddon }, async () => {
+  const r = await orchidrun(['-n', '2', '--transport', 'mpi', '--tag-output', '--env', 'FOO=bar', '--wdir', NATIVE, 'hello.mjs'], { timeoutMs: 60_000 });
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /^\[0\] hello 0\/2 transport=mpi$/m);
+  assert.match(r.stdout, /^\[1\] hello 1\/2 transport=mpi$/m);
+});
+
+test(`mpi: a mismatched launcher (${other}'s mpiexec for a ${flavor} addon) is reported, not N singletons`, { skip: noAddon || (!otherExec && `no ${other} mpiexec installed`) }, async () => {
+  const env = { ...process.env, OMPI_ALLOW_RUN_AS_ROOT: '1', OMPI_ALLOW_RUN_AS_ROOT_CONFIRM: '1' };
+  for (const k of Object.keys(env)) if (k.startsWith('ORCHID_') && k !== 'ORCHID_MPI_ADDON') delete env[k];
+  const extra = other === 'openmpi' ? ['--oversubscribe'] : [];
+  const r = await new Promise((resolve) => {
+    const child = spawn(otherExec, ['-n', '2', ...extra, process.execPath, join(NATIVE, 'hello.mjs')], { env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    const timer = setTimeout(() => process.kill(-child.pid, 'SIGKILL'), 60_000);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+  assert.notEqual(r.code, 0);
+  assert.doesNotMatch(r.stdout, /hello 0\/1/, 'the ranks ran as singletons');
+  assert.match(r.stderr, /started by .*mpiexec, but the orchid addon is built against/);
+});
