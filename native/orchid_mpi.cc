@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <cstdlib>
@@ -80,6 +81,10 @@ std::deque<Op*> done;     // completed, to report on the JS thread
 std::atomic<bool> callScheduled{false};
 std::atomic<uint64_t> wakeups{0};
 uint32_t nextId = 1;
+// how long the JS thread may poll an operation it just started before handing it to the
+// progress thread (ORCHID_MPI_SPIN_US; the event loop is held at most this long per call)
+std::chrono::nanoseconds spinBudget{std::chrono::microseconds(50)};
+using Clock = std::chrono::steady_clock;
 std::thread* progress = nullptr;  // never destroyed: a joinable std::thread at exit would abort
 Napi::ThreadSafeFunction tsfn;
 Napi::FunctionReference completeCb;
@@ -323,6 +328,7 @@ bool testActive() {
 void progressLoop() {
   unsigned idle = 0;
   uint64_t seen = 0;
+  Clock::time_point idleSince = Clock::now();
   std::unique_lock<std::mutex> lk(mu);
   while (!stopping) {
     if (active.empty() && waiting.empty() && jobs.empty()) {
@@ -351,15 +357,16 @@ void progressLoop() {
       continue;
     }
     uint64_t w = wakeups.load();
-    if (w != seen) {
+    if (w != seen || idle == 0) {
       seen = w;
-      idle = 0;
+      idle = 1;
+      idleSince = Clock::now();
     }
-    ++idle;
-    if (idle < 200) continue;  // spin (mu is released by nothing here; short)
+    // no progress: poll, yielding the core, for 5 ms; then sleep a little between polls
+    auto quiet = Clock::now() - idleSince;
     lk.unlock();
-    if (idle < 4000) sched_yield();
-    else usleep(idle < 20000 ? 20 : 200);
+    if (quiet < std::chrono::milliseconds(5)) sched_yield();
+    else usleep(quiet < std::chrono::milliseconds(200) ? 50 : 500);
     lk.lock();
   }
 }
@@ -367,6 +374,17 @@ void progressLoop() {
 void wake() {
   wakeups.fetch_add(1);
   cv.notify_one();
+}
+
+// The fast path: poll `done` for up to the spin budget on the JS thread (mu held).
+template <typename F>
+bool spin(F done) {
+  if (spinBudget.count() <= 0) return false;
+  auto end = Clock::now() + spinBudget;
+  do {
+    if (done()) return true;
+  } while (Clock::now() < end);
+  return false;
 }
 
 void stopProgress();
@@ -378,6 +396,7 @@ Napi::Value Init(const Napi::CallbackInfo& info) {
   std::lock_guard<std::mutex> lk(mu);
   if (initialised) Throw(env, "MPI is already initialised");
   completeCb = Napi::Persistent(info[0].As<Napi::Function>());
+  if (info.Length() > 1 && info[1].IsNumber()) spinBudget = std::chrono::nanoseconds((int64_t)(info[1].As<Napi::Number>().DoubleValue() * 1000));
   int flag = 0;
   MPI_Initialized(&flag);
   if (!flag) {
@@ -467,6 +486,7 @@ Napi::Value Isend(const Napi::CallbackInfo& info) {
   }
   int flag = 0;
   MPI_Test(&op->req, &flag, MPI_STATUS_IGNORE);
+  if (!flag && op->notify) spin([&] { return MPI_Test(&op->req, &flag, MPI_STATUS_IGNORE) != MPI_SUCCESS || flag; });
   if (flag) {
     delete op;
     return Napi::Number::New(env, 0);
@@ -496,7 +516,7 @@ Napi::Value Recv(const Napi::CallbackInfo& info) {
   op->tag = info[2].As<Napi::Number>().Int32Value();
   if (op->src < 0) op->src = MPI_ANY_SOURCE;
   if (op->tag < 0) op->tag = MPI_ANY_TAG;
-  if (!blockedByEarlier(op) && tryMatch(op)) {
+  if (!blockedByEarlier(op) && (tryMatch(op) || spin([&] { return tryMatch(op); }))) {
     if (op->rc != MPI_SUCCESS) {
       std::string m = mpiError(op->rc);
       delete op;
@@ -510,6 +530,7 @@ Napi::Value Recv(const Napi::CallbackInfo& info) {
     int flag = 0;
     MPI_Status st;
     MPI_Test(&op->req, &flag, &st);
+    if (!flag) spin([&] { return MPI_Test(&op->req, &flag, &st) != MPI_SUCCESS || flag; });
     if (flag) {
       finishRecv(op);
       Napi::Value r = messageOf(env, op);
@@ -552,6 +573,7 @@ Napi::Value started(Napi::Env env, Op* op, int rc, const char* what) {
   }
   int flag = 0;
   MPI_Test(&op->req, &flag, MPI_STATUS_IGNORE);
+  if (!flag) spin([&] { return MPI_Test(&op->req, &flag, MPI_STATUS_IGNORE) != MPI_SUCCESS || flag; });
   if (flag) {
     delete op;
     return Napi::Number::New(env, 0);

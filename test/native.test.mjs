@@ -84,7 +84,8 @@ for (const how of ['exit', 'kill']) {
     const secs = (Date.now() - t0) / 1000;
     assert.notEqual(r.code, 0);
     assert.notEqual(r.code, 124, `the job only ended by --timeout: ${r.stderr}`);
-    if (how === 'exit' && flavor === 'mpich') assert.equal(r.code, 7, r.stderr);
+    // Hydra reports either the dead rank's code (7) or the SIGKILL it sent the others (9): racy by design
+    if (how === 'exit' && flavor === 'mpich') assert.ok([7, 9].includes(r.code), `exit ${r.code}: ${r.stderr}`);
     assert.ok(secs < 30, `took ${secs} s`);
     assert.doesNotMatch(r.stdout, /left allreduce/);
   });

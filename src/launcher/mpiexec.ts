@@ -119,6 +119,7 @@ export class MpiexecJob implements Job {
   private killedWith: NodeJS.Signals | undefined;
   private timedOut = false;
   private kills = 0;
+  private firstCode: number | undefined;
 
   constructor(private readonly opts: LaunchOptions) {
     this.done = new Promise((r) => (this.resolveDone = r));
@@ -154,6 +155,9 @@ export class MpiexecJob implements Job {
           out = m[2] as 'stdout' | 'stderr';
           text = m[3]!;
         }
+        // Hydra's report of the first rank that failed: its exit code becomes the job's
+        const bad = rank < 0 ? /^=\s+EXIT CODE: (\d+)/.exec(raw) : null;
+        if (bad && this.firstCode === undefined) this.firstCode = Number(bad[1]);
         this.output.push({ rank, stream: out, text: tagOutput && rank >= 0 ? `[${rank}] ${text}` : text });
       });
       rl.on('close', () => {
@@ -169,7 +173,8 @@ export class MpiexecJob implements Job {
       if (timer) clearTimeout(timer);
       this.output.end();
       const { code, signal } = exit;
-      const status = this.timedOut ? 124 : code ?? 128 + (signal ? signalNumber(signal) : 0);
+      let status = this.timedOut ? 124 : code ?? 128 + (signal ? signalNumber(signal) : 0);
+      if (status !== 0 && !this.timedOut && this.firstCode !== undefined && this.firstCode !== 0) status = this.firstCode;
       const r: JobResult = { code: status };
       if (this.killedWith) r.signal = this.killedWith;
       if (this.timedOut) r.message = `the job exceeded --timeout ${timeout} s and was ended`;

@@ -50,7 +50,8 @@ export class MpiProcess {
 
   constructor(readonly addon: Addon) {
     this.keepAlive.unref();
-    this.info = addon.init((id, err, res) => this.complete(id, err, res));
+    const spin = Number(process.env.ORCHID_MPI_SPIN_US ?? 50);
+    this.info = addon.init((id, err, res) => this.complete(id, err, res), Number.isFinite(spin) && spin >= 0 ? spin : 50);
   }
 
   private complete(id: number, err: string | null, res: unknown): void {
