@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { checks } from './conformance/checks.mjs';
 import { ROOT, orchidrun } from './helpers/run.mjs';
+import { clusterSkip, clusterUp } from './helpers/cluster.mjs';
 
 const PROGRAM = join(ROOT, 'test/conformance/program.mjs');
 const transports = (process.env.ORCHID_TEST_TRANSPORTS ?? 'ws').split(',').filter(Boolean);
@@ -23,6 +24,21 @@ const modes = [
   },
   { name: 'singleton (no launcher)', np: 1, only: 'ws', run: () => plainNode(PROGRAM) },
   { name: 'plain mpiexec -n 4 node (no orchidrun)', np: 4, only: 'mpi', run: () => plainMpiexec(4, PROGRAM) },
+  {
+    // test/cluster/cluster.sh: 4 network namespaces with their own sshd and hostname, 1 Gbit/s links
+    name: 'orchidrun over ssh on 4 emulated hosts (node1:2,node2:2,node3,node4)',
+    np: 6,
+    only: 'ws',
+    cluster: true,
+    run: async (t) => {
+      const c = clusterUp(4);
+      try {
+        return await orchidrun(['--ssh', c.ssh, '--hosts', 'node1:2,node2:2,node3,node4', '--transport', t, PROGRAM], { timeoutMs: 180_000 });
+      } finally {
+        c.down();
+      }
+    },
+  },
 ];
 
 /** `mpiexec -n N node script` with the mpiexec matching the addon's MPI, no orchidrun involved. */
@@ -70,7 +86,7 @@ function plainNode(script) {
 for (const transport of transports) {
   for (const mode of modes) {
     if (mode.only && mode.only !== transport) continue;
-    test(`conformance [${transport}] ${mode.name}`, async (t) => {
+    test(`conformance [${transport}] ${mode.name}`, mode.cluster ? clusterSkip() : {}, async (t) => {
       const res = await mode.run(transport);
       const lines = res.stdout.split('\n');
       const report = new Map(); // check name -> [rank, ok, detail][]

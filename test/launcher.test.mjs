@@ -201,7 +201,9 @@ test('bad arguments: exit 2 with a clear one-line message', async () => {
     [['--transport', 'carrier-pigeon', 'rank.mjs'], /--transport must be auto, ws or mpi/],
     [['--transport', 'mpi', 'rank.mjs'], /the mpi transport is not available: the native addon is not built/],
     [['--timeout', 'soon', 'rank.mjs'], /--timeout must be a positive number/],
-    [['--hosts', 'faraway.example:2', 'rank.mjs'], /host faraway\.example is remote: remote hosts need the ssh bootstrap, which this build does not have yet/],
+    [['--bootstrap', 'fork', '--hosts', 'faraway.example:2', 'rank.mjs'], /--bootstrap fork: host faraway\.example is not this host \(use ssh\)/],
+    [['--bootstrap', 'slurm', 'rank.mjs'], /the slurm bootstrap is not available in this build yet/],
+    [['--ssh', 'ssh -F "unclosed', '--hosts', 'faraway.example', 'rank.mjs'], /--ssh: unterminated " in/],
   ];
   await Promise.all(
     cases.map(async ([args, re]) => {

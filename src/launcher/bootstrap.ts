@@ -1,6 +1,6 @@
 // Bootstraps: how a proxy reaches its host. Every bootstrap starts the same proxy
 // program speaking the same stdin/stdout protocol; only the way it is started differs
-// (fork: a local child; ssh, later: `ssh HOST node /path/dist/launcher/proxy.js`).
+// (fork: a local child; ssh: `ssh HOST -- exec node /path/dist/launcher/proxy.js`, ssh.ts).
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -8,6 +8,7 @@ import { OrchidError } from '../errors.js';
 import type { HostPlan } from './plan.js';
 import { ProxyLink } from './proxy-link.js';
 import { tsxLoaderUrl } from './script.js';
+import { startSshProxy } from './ssh.js';
 
 export type BootstrapName = 'fork' | 'ssh' | 'slurm';
 
@@ -38,17 +39,27 @@ export const forkBootstrap: Bootstrap = {
   },
 };
 
+/** ssh for remote hosts; this host's proxy is still forked (no ssh to oneself). */
+export function sshBootstrap(ssh?: string): Bootstrap {
+  return {
+    name: 'ssh',
+    startProxy(host: HostPlan): ProxyLink {
+      if (host.local) return forkBootstrap.startProxy(host);
+      return startSshProxy(host, { ssh, proxy: proxyCommand() });
+    },
+  };
+}
+
 /** Pick the bootstrap for these hosts, or explain why this build cannot reach them. */
-export function selectBootstrap(requested: BootstrapName | undefined, hosts: HostPlan[]): Bootstrap {
-  if (requested === 'ssh' || requested === 'slurm') {
-    throw new OrchidError('ERR_ARG', `the ${requested} bootstrap is not available in this build yet (only fork, for this host)`);
+export function selectBootstrap(requested: BootstrapName | undefined, hosts: HostPlan[], ssh?: string): Bootstrap {
+  if (requested === 'slurm') {
+    throw new OrchidError('ERR_ARG', 'the slurm bootstrap is not available in this build yet (fork and ssh are)');
   }
-  const remote = hosts.find((h) => !h.local);
-  if (remote) {
-    throw new OrchidError(
-      'ERR_ARG',
-      `host ${remote.name} is remote: remote hosts need the ssh bootstrap, which this build does not have yet`,
-    );
+  if (requested === 'fork') {
+    const remote = hosts.find((h) => !h.local);
+    if (remote) throw new OrchidError('ERR_ARG', `--bootstrap fork: host ${remote.name} is not this host (use ssh)`);
+    return forkBootstrap;
   }
+  if (requested === 'ssh' || hosts.some((h) => !h.local)) return sshBootstrap(ssh);
   return forkBootstrap;
 }

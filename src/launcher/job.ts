@@ -10,6 +10,7 @@ import type { HostPlan } from './plan.js';
 import { SECRET_FD, type HostJobSpec, type OutStream, type ProxyEvent } from './protocol.js';
 import type { ProxyLink } from './proxy-link.js';
 import { AsyncQueue } from './queue.js';
+import { addressTowards } from './ssh.js';
 
 export interface OutputLine {
   rank: number;
@@ -42,6 +43,14 @@ export interface Job {
 const HANGUP_AFTER_MS = 3000;
 const DESTROY_AFTER_MS = 3000;
 
+// Heartbeats with remote proxies: one line each way every second; a host silent for
+// ORCHID_HEARTBEAT_TIMEOUT seconds (default 5) is lost (its link is down, it froze).
+const HEARTBEAT_MS = 1000;
+function heartbeatTimeoutMs(): number {
+  const s = Number(process.env.ORCHID_HEARTBEAT_TIMEOUT);
+  return Number.isFinite(s) && s > 0 ? s * 1000 : 5000;
+}
+
 interface RankState {
   host: string;
   exited: boolean;
@@ -65,10 +74,12 @@ export class JobRun implements Job {
   private readonly timers: NodeJS.Timeout[] = [];
   private stopStdin: (() => void) | undefined;
   private outputPaused = false;
+  private addr: string;
 
   constructor(private readonly plan: JobPlan) {
     this.np = plan.placement.np;
     this.ranks = plan.placement.ranks.map((r) => ({ host: r.host, exited: false }));
+    this.addr = plan.addr ?? '127.0.0.1';
     this.done = new Promise((resolve) => (this.resolveDone = resolve));
     if (Number.isFinite(plan.outputHighWater)) {
       this.output.lowWater = Math.floor(plan.outputHighWater / 2);
@@ -82,7 +93,12 @@ export class JobRun implements Job {
 
   async start(): Promise<void> {
     try {
-      const coord = new Coordinator({ secret: this.secret, size: this.np, host: this.plan.addr });
+      if (this.plan.addr === undefined) {
+        // advertise the address on the route to the first remote host
+        const first = this.plan.placement.hosts.find((h) => !h.local)!;
+        this.addr = await addressTowards(first.name, this.plan.ssh);
+      }
+      const coord = new Coordinator({ secret: this.secret, size: this.np, host: this.addr });
       this.coordinator = coord;
       coord.on('abort', (rank, code, message) => {
         const cause = `called abort(${code})${message ? `: ${message}` : ''}`;
@@ -124,7 +140,8 @@ export class JobRun implements Job {
         ORCHID_COORD: coordAddr,
         ORCHID_TRANSPORT: p.transport,
         ORCHID_HOST: host.name,
-        ORCHID_ADDR: p.addr,
+        // a remote proxy sets ORCHID_ADDR to its host's address on the route to the coordinator
+        ...(host.local ? { ORCHID_ADDR: this.addr } : {}),
         ORCHID_SECRET_FD: String(SECRET_FD),
       },
       ranks: host.ranks.map((rank) => {
@@ -138,11 +155,22 @@ export class JobRun implements Job {
       killGraceMs: p.killGraceMs,
     };
     const link = p.bootstrap.startProxy(host);
+    const hbTimeout = heartbeatTimeoutMs();
+    if (link.via === 'ssh') {
+      spec.routeTo = coordAddr;
+      spec.heartbeatMs = HEARTBEAT_MS;
+      spec.heartbeatTimeoutMs = hbTimeout;
+    }
     this.links.push(link);
     this.openLinks++;
     link.on('event', (ev) => this.onEvent(link, ev));
     link.on('close', (problem) => this.onLinkClose(host, problem));
     link.send(spec);
+    if (link.via === 'ssh') {
+      link.startHeartbeat(HEARTBEAT_MS, hbTimeout, (silent) =>
+        link.lose(`ERR_PEER_LOST: host ${host.name} stopped answering (nothing from its proxy for ${(silent / 1000).toFixed(1)} s: link down or host frozen)`),
+      );
+    }
   }
 
   private onEvent(link: ProxyLink, ev: ProxyEvent): void {

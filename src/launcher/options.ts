@@ -10,6 +10,7 @@ import { parseHostList, readHostfile, type HostSpec } from '../cli/hostfile.js';
 import { selectBootstrap, type Bootstrap, type BootstrapName } from './bootstrap.js';
 import { placeRanks, type Placement } from './plan.js';
 import { resolveScript } from './script.js';
+import { isLoopback, splitCommand } from './ssh.js';
 
 export type TransportName = 'auto' | 'ws' | 'mpi';
 
@@ -60,8 +61,13 @@ export interface JobPlan {
   env: Record<string, string>;
   /** The transport ranks are told to use. */
   transport: 'ws';
-  /** Address the coordinator binds and ranks advertise. */
-  addr: string;
+  /**
+   * Address the coordinator binds and this host's ranks advertise; undefined: found when
+   * the job starts (the address that routes to the first remote host).
+   */
+  addr: string | undefined;
+  /** ssh command line for remote hosts. */
+  ssh: string | undefined;
   timeout: number | undefined;
   tagOutput: boolean;
   stdin: 'inherit' | 'ignore' | Readable | string;
@@ -120,7 +126,13 @@ export function planJob(opts: LaunchOptions): JobPlan {
   const specified = hostSpecs(opts);
   const hosts = specified ?? [{ name: hostname(), slots: ppn ?? availableParallelism() }];
   const placement = placeRanks(hosts, np, ppn);
-  const bootstrap = selectBootstrap(opts.bootstrap, placement.hosts);
+  const bootstrap = selectBootstrap(opts.bootstrap, placement.hosts, opts.ssh);
+  const remote = placement.hosts.find((h) => !h.local);
+  if (opts.ssh !== undefined) splitCommand(opts.ssh);
+  const addr = opts.iface !== undefined ? ifaceAddress(opts.iface) : remote ? undefined : '127.0.0.1';
+  if (addr !== undefined && remote && isLoopback(addr)) {
+    throw arg(`--iface ${opts.iface}: ${addr} is a loopback address, which host ${remote.name} cannot reach`);
+  }
 
   let wdir = process.cwd();
   if (opts.wdir !== undefined) {
@@ -170,7 +182,8 @@ export function planJob(opts: LaunchOptions): JobPlan {
     wdir,
     env,
     transport: 'ws',
-    addr: opts.iface !== undefined ? ifaceAddress(opts.iface) : '127.0.0.1',
+    addr,
+    ssh: opts.ssh,
     timeout: opts.timeout,
     tagOutput: opts.tagOutput ?? false,
     stdin: opts.stdin ?? 'ignore',

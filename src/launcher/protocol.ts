@@ -24,6 +24,14 @@ export interface HostJobSpec {
   /** The rank whose stdin is fed by `stdin` messages, or null (all ranks get /dev/null). */
   stdinRank: number | null;
   killGraceMs: number;
+  /**
+   * Set for remote hosts: the coordinator's host:port. The proxy sets ORCHID_ADDR for its
+   * ranks to its own address on the route towards it (what the ranks bind and advertise).
+   */
+  routeTo?: string;
+  /** When set, the launcher sends `hb` lines this often and the proxy ends its ranks after hearing nothing for `heartbeatTimeoutMs`. */
+  heartbeatMs?: number;
+  heartbeatTimeoutMs?: number;
 }
 
 export type ControlMessage =
@@ -32,12 +40,16 @@ export type ControlMessage =
   | { t: 'stdin-end' }
   | { t: 'signal'; sig: string }
   /** End all ranks: `sig` (default SIGTERM) to each rank's process group, SIGKILL after graceMs. */
-  | { t: 'kill'; sig?: string; graceMs?: number };
+  | { t: 'kill'; sig?: string; graceMs?: number }
+  /** Heartbeat: the launcher is there. */
+  | { t: 'hb' };
 
 export type OutStream = 'stdout' | 'stderr';
 
 export type ProxyEvent =
-  | { t: 'ready'; host: string; pid: number }
+  | { t: 'ready'; host: string; pid: number; addr?: string }
+  /** Heartbeat: the proxy is there. */
+  | { t: 'hb' }
   | { t: 'started'; rank: number; pid: number }
   | { t: 'out'; rank: number; stream: OutStream; text: string }
   | { t: 'exit'; rank: number; code: number | null; signal: string | null; pid: number | null; error?: string }

@@ -13,15 +13,24 @@ export interface ProxyLinkEvents {
 
 export class ProxyLink extends EventEmitter<ProxyLinkEvents> {
   private done = false;
+  private ready = false;
+  private paused = false;
+  /** Date.now() of the last line from the proxy (heartbeats included). */
+  private lastHeard = Date.now();
+  private hbTimer: NodeJS.Timeout | undefined;
   private closed = false;
   private readonly stderrTail: string[] = [];
   private readonly rankPids = new Map<number, number>();
 
-  /** `local`: rank pids are on this machine, so the launcher can kill them itself if the proxy dies. */
+  /**
+   * `local`: rank pids are on this machine, so the launcher can kill them itself if the proxy dies.
+   * `via`: how the proxy was started, for the messages.
+   */
   constructor(
     readonly host: string,
     private readonly child: ChildProcess,
     private readonly local: boolean,
+    readonly via: 'fork' | 'ssh' = 'fork',
   ) {
     super();
     const out = new LineSplitter((line) => this.onLine(line), 512 * 1024 * 1024);
@@ -49,6 +58,7 @@ export class ProxyLink extends EventEmitter<ProxyLinkEvents> {
   }
 
   private onLine(line: Buffer): void {
+    this.lastHeard = Date.now();
     let ev: ProxyEvent;
     try {
       ev = JSON.parse(line.toString('utf8')) as ProxyEvent;
@@ -56,6 +66,8 @@ export class ProxyLink extends EventEmitter<ProxyLinkEvents> {
       this.stderrTail.push(`unreadable event line: ${line.toString('utf8').slice(0, 200)}`);
       return;
     }
+    if (ev.t === 'hb') return;
+    if (ev.t === 'ready') this.ready = true;
     if (ev.t === 'started') this.rankPids.set(ev.rank, ev.pid);
     else if (ev.t === 'exit') this.rankPids.delete(ev.rank);
     else if (ev.t === 'done') this.done = true;
@@ -65,8 +77,14 @@ export class ProxyLink extends EventEmitter<ProxyLinkEvents> {
   private onClose(code: number | null, signal: NodeJS.Signals | null, error: Error | undefined): void {
     if (this.closed) return;
     this.closed = true;
+    if (this.hbTimer) clearInterval(this.hbTimer);
     let problem: string | undefined;
-    if (!this.done) {
+    if (this.lostWhy !== undefined) problem = this.lostWhy;
+    else if (this.via === 'ssh' && !this.ready && !error && code === 255) {
+      // ssh's own failure (cannot connect, key refused, host key mismatch): its last words say why
+      const tail = this.stderrTail.filter((l) => l.trim() !== '').slice(-3).join(' | ');
+      problem = `cannot start the proxy on host ${this.host} over ssh (ssh exit 255)${tail ? `: ${tail}` : ''}`;
+    } else if (!this.done) {
       const how = error
         ? `could not be started (${error.message})`
         : signal
@@ -86,11 +104,47 @@ export class ProxyLink extends EventEmitter<ProxyLinkEvents> {
 
   /** Stop / resume reading the proxy's events (backpressure: the proxy then pauses its ranks). */
   pause(): void {
+    this.paused = true;
     this.child.stdout?.pause();
   }
 
   resume(): void {
+    this.paused = false;
+    this.lastHeard = Date.now();
     this.child.stdout?.resume();
+  }
+
+  private lostWhy: string | undefined;
+
+  /**
+   * Heartbeats both ways: a line to the proxy every `everyMs` (the proxy ends its ranks
+   * when it hears nothing for its timeout), and `onSilent` when nothing came back for
+   * `timeoutMs` while we were reading (a host whose link went down, a frozen proxy).
+   */
+  startHeartbeat(everyMs: number, timeoutMs: number, onSilent: (silentMs: number) => void): void {
+    this.lastHeard = Date.now();
+    this.hbTimer = setInterval(() => {
+      if (this.closed) return;
+      this.send({ t: 'hb' });
+      // until the proxy is up, ssh's ConnectTimeout is what bounds the wait
+      if (!this.ready) this.lastHeard = Date.now();
+      const silent = Date.now() - this.lastHeard;
+      if (!this.paused && silent > timeoutMs) {
+        clearInterval(this.hbTimer);
+        onSilent(silent);
+      }
+    }, everyMs);
+    this.hbTimer.unref();
+  }
+
+  /** The host stopped answering: give up on it now (its proxy ends its ranks on its own). */
+  lose(why: string): void {
+    this.lostWhy ??= why;
+    try {
+      this.child.kill('SIGKILL');
+    } catch {
+      // already gone
+    }
   }
 
   /** Close the proxy's stdin: it kills its ranks and exits. */

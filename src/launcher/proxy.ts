@@ -2,16 +2,22 @@
 // reads control lines on stdin, starts this host's ranks, and reports on stdout. When its
 // stdin closes (launcher gone, even by SIGKILL, or the ssh session dropped) it kills every
 // rank it started and exits.
+import { createSocket } from 'node:dgram';
+import { isIP } from 'node:net';
 import { constants, hostname } from 'node:os';
 import { LineSplitter } from './lines.js';
 import type { ControlMessage, HostJobSpec, ProxyEvent } from './protocol.js';
 import { RankProcess } from './rank-process.js';
+import { parseHostPort } from './coord-proto.js';
 
 const ranks: RankProcess[] = [];
 let spec: HostJobSpec | undefined;
 let running = 0;
 let finishing = false;
 let killTimer: NodeJS.Timeout | undefined;
+/** Control lines that arrived while the spec was still being prepared (address lookup). */
+let held: ControlMessage[] | undefined;
+let lastHeard = Date.now();
 
 // Events are batched per tick: one write for many lines keeps a chatty job cheap.
 let batch: string[] = [];
@@ -64,9 +70,53 @@ function upstreamGone(): void {
   process.exit(1);
 }
 
-function start(s: HostJobSpec): void {
+/** This host's address on the route to `hostPort` (a UDP connect: no packet is sent). */
+function addressTowards(hostPort: string): Promise<string> {
+  const hp = parseHostPort(hostPort);
+  if (!hp) return Promise.reject(new Error(`bad address ${hostPort}`));
+  return new Promise((resolve, reject) => {
+    const sock = createSocket(isIP(hp.host) === 6 ? 'udp6' : 'udp4');
+    sock.on('error', (e) => {
+      sock.close();
+      reject(e);
+    });
+    sock.connect(hp.port, hp.host, () => {
+      const a = sock.address().address;
+      sock.close();
+      resolve(a);
+    });
+  });
+}
+
+async function prepare(s: HostJobSpec): Promise<void> {
   spec = s;
-  emit({ t: 'ready', host: s.host, pid: process.pid });
+  held = [];
+  if (s.heartbeatMs && s.heartbeatTimeoutMs) {
+    const limit = s.heartbeatTimeoutMs;
+    lastHeard = Date.now();
+    setInterval(() => {
+      emit({ t: 'hb' });
+      // the launcher (or the link to it) is gone, even though the session did not close
+      if (Date.now() - lastHeard > limit) upstreamGone();
+    }, s.heartbeatMs).unref();
+  }
+  let addr: string | undefined;
+  if (s.routeTo) {
+    try {
+      addr = await addressTowards(s.routeTo);
+    } catch (e) {
+      emit({ t: 'error', message: `proxy on ${hostname()}: no route to the coordinator at ${s.routeTo}: ${(e as Error).message}` });
+    }
+    if (addr) s.env = { ...s.env, ORCHID_ADDR: addr };
+  }
+  start(s, addr);
+  const later = held;
+  held = undefined;
+  for (const m of later) control(m);
+}
+
+function start(s: HostJobSpec, addr: string | undefined): void {
+  emit({ t: 'ready', host: s.host, pid: process.pid, ...(addr ? { addr } : {}) });
   running = s.ranks.length;
   for (const r of s.ranks) {
     const env: NodeJS.ProcessEnv = { ...process.env, ...s.env, ...r.env };
@@ -100,8 +150,13 @@ function finish(): void {
 }
 
 function control(msg: ControlMessage): void {
+  if (msg.t === 'hb') return;
   if (msg.t === 'spec') {
-    if (!spec) start(msg);
+    if (!spec) void prepare(msg);
+    return;
+  }
+  if (held) {
+    held.push(msg);
     return;
   }
   if (!spec) {
@@ -131,6 +186,7 @@ function control(msg: ControlMessage): void {
 }
 
 const upstream = new LineSplitter((line) => {
+  lastHeard = Date.now();
   let msg: ControlMessage;
   try {
     msg = JSON.parse(line.toString('utf8')) as ControlMessage;

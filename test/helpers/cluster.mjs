@@ -1,0 +1,96 @@
+// The emulated cluster (test/cluster/cluster.sh) for tests: bring it up, list what runs
+// on each host, bring it down. Locally a missing prerequisite skips with a message naming
+// what to install; in CI (CI=1) it is a failure.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ROOT } from './run.mjs';
+
+export const CLUSTER_SH = join(ROOT, 'test/cluster/cluster.sh');
+const NAME = process.env.ORCHID_CLUSTER_NAME ?? 'oc';
+
+/** Why the cluster cannot run here, or undefined when it can. */
+export function clusterUnavailable() {
+  if (process.platform !== 'linux') return 'the emulated cluster needs Linux network namespaces';
+  if (process.getuid?.() !== 0) return 'the emulated cluster needs root';
+  const missing = [];
+  if (!existsSync('/usr/sbin/sshd')) missing.push('openssh-server');
+  if (spawnSync('ssh', ['-V']).error) missing.push('openssh-client');
+  if (spawnSync('ip', ['-V']).error || spawnSync('tc', ['-V']).error) missing.push('iproute2');
+  if (spawnSync('unshare', ['--version']).error) missing.push('util-linux');
+  if (missing.length) return `the emulated cluster needs: apt-get install ${missing.join(' ')}`;
+  return undefined;
+}
+
+/**
+ * Options for node:test's test()/describe(): `{ skip: reason }` when the cluster cannot run
+ * here (never in CI, where a missing prerequisite must fail loudly).
+ */
+export function clusterSkip() {
+  const why = clusterUnavailable();
+  if (!why) return {};
+  if (process.env.CI) throw new Error(`${why} (CI must not skip the cluster tests)`);
+  return { skip: why };
+}
+
+/**
+ * Bring up `n` hosts (node1..nodeN). Returns { dir, sshConfig, ssh, hosts: [{ name, addr, ns }],
+ * head, pids(i), down() }. `ssh` is the --ssh command line for orchidrun.
+ */
+export function clusterUp(n = 4) {
+  const dir = execFileSync(CLUSTER_SH, ['up', String(n)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim().split('\n').pop();
+  const hosts = readFileSync(join(dir, 'hosts'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((line, i) => {
+      const [name, addr] = line.split(' ');
+      return { name, addr, ns: `${NAME}-n${i + 1}`, veth: `${NAME}-v${i + 1}` };
+    });
+  const sshConfig = join(dir, 'ssh_config');
+  return {
+    dir,
+    sshConfig,
+    ssh: `ssh -F ${sshConfig}`,
+    hostfile: join(dir, 'hostfile'),
+    head: '10.77.0.1',
+    hosts,
+    /** Processes in host i's namespace (1-based): [{ pid, comm, args }]. */
+    procs: (i) => clusterProcs(hosts[i - 1].ns),
+    down: clusterDown,
+  };
+}
+
+export function clusterDown() {
+  execFileSync(CLUSTER_SH, ['down'], { stdio: ['ignore', 'ignore', 'inherit'] });
+}
+
+/** Every process in a namespace, except those that have become zombies. */
+export function clusterProcs(ns) {
+  const r = spawnSync('ip', ['netns', 'pids', ns], { encoding: 'utf8' });
+  const out = [];
+  for (const p of (r.stdout ?? '').split('\n').filter(Boolean)) {
+    try {
+      const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
+      if (stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) === 'Z') continue;
+      const args = readFileSync(`/proc/${p}/cmdline`, 'utf8').split('\0').filter(Boolean).join(' ');
+      out.push({ pid: Number(p), comm: readFileSync(`/proc/${p}/comm`, 'utf8').trim(), args });
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return out;
+}
+
+/**
+ * Poll until no host runs anything but sshd (the listener and sessions still closing).
+ * Returns what is left after `ms` as "nsname: pid args" strings (empty when clean).
+ */
+export async function waitHostsClean(cluster, ms = 10_000) {
+  const end = Date.now() + ms;
+  for (;;) {
+    const left = [];
+    for (const h of cluster.hosts) for (const p of clusterProcs(h.ns)) if (p.comm !== 'sshd') left.push(`${h.name}: ${p.pid} ${p.args}`);
+    if (left.length === 0 || Date.now() > end) return left;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
