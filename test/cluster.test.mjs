@@ -182,3 +182,114 @@ describe('ssh bootstrap on 4 emulated hosts', clusterSkip(), () => {
     await assertClean('after a link went down');
   });
 });
+
+/** Listening TCP sockets in a namespace (or the root one): [{ addr, port, users }]. */
+function listeners(ns) {
+  const args = ns ? ['-n', ns, 'exec', 'ss', '-ltnpH'] : ['-ltnpH'];
+  const out = execFileSync(ns ? 'ip' : 'ss', ns ? ['netns', 'exec', ns, 'ss', '-ltnpH'] : args, { encoding: 'utf8' });
+  return out
+    .trim()
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => {
+      const f = l.trim().split(/\s+/);
+      const local = f[3];
+      const i = local.lastIndexOf(':');
+      return { addr: local.slice(0, i), port: Number(local.slice(i + 1)), users: f.slice(5).join(' ') };
+    });
+}
+
+describe('security on the emulated cluster', clusterSkip(), () => {
+  before(() => {
+    c = clusterUp(2);
+  });
+  after(() => c?.down());
+
+  test('ranks and the coordinator listen on the advertised address only; random bytes and malformed frames do not stop the job', async () => {
+    const { WebSocket } = await import('ws');
+    const { connect } = await import('node:net');
+    const run = startOrchidrun([...base(), '--hosts', 'node1:2,node2:2', JOB, 'work', '6'], { timeoutMs: 90_000 });
+    const found = (await run.waitFor(/^WAIT (.*)$/gm, 4, 30_000)).map((m) => JSON.parse(m[1]));
+    await new Promise((r) => setTimeout(r, 300)); // every rank is listening by now (init is done)
+
+    // who listens where: on each host only its own address (and sshd's), never a wildcard
+    const targets = [];
+    for (const [i, h] of c.hosts.entries()) {
+      const ls = listeners(h.ns);
+      for (const l of ls) assert.equal(l.addr, h.addr, `${h.name}: ${JSON.stringify(l)} listens beyond ${h.addr}`);
+      const rankPorts = ls.filter((l) => /"node"/.test(l.users));
+      assert.equal(rankPorts.length, 2, `${h.name}: two ranks listening: ${JSON.stringify(ls)}`);
+      targets.push(...rankPorts.map((l) => ({ host: h.addr, port: l.port })));
+      void i;
+    }
+    const coord = listeners().filter((l) => l.users.includes(`pid=${run.child.pid},`));
+    assert.equal(coord.length, 1, `the launcher listens once (the coordinator): ${JSON.stringify(coord)}`);
+    assert.equal(coord[0].addr, c.head, 'the coordinator listens on the head\'s cluster address only');
+    targets.push({ host: c.head, port: coord[0].port, coordinator: true });
+
+    const job = readFileSync(`/proc/${found[0].pid}/environ`, 'utf8').split('\0').find((e) => e.startsWith('ORCHID_JOB=')).slice(11);
+    const rnd = (n) => {
+      const b = Buffer.alloc(n);
+      for (let i = 0; i < n; i++) b[i] = (Math.random() * 256) | 0;
+      return b;
+    };
+    const raw = (t, bytes) =>
+      new Promise((resolve) => {
+        const s = connect(t.port, t.host, () => s.write(bytes, () => setTimeout(() => s.destroy(), 200)));
+        s.on('error', () => {});
+        s.on('close', resolve);
+        setTimeout(() => s.destroy(), 3000);
+      });
+    const wsFuzz = (t, headers, frames) =>
+      new Promise((resolve) => {
+        const ws = new WebSocket(`ws://${t.host}:${t.port}/`, { headers });
+        ws.on('error', () => {});
+        ws.on('open', () => {
+          for (const f of frames) ws.send(f);
+        });
+        ws.on('close', resolve);
+        ws.on('unexpected-response', () => resolve());
+        setTimeout(() => {
+          ws.terminate();
+          resolve();
+        }, 3000);
+      });
+    // a WebSocket frame header that announces far more than will ever come
+    const bigHeader = Buffer.from([0x82, 0xff, 0, 0, 0, 1, 0, 0, 0, 0, 1, 2, 3, 4]);
+    const attacks = [];
+    for (const t of targets) {
+      attacks.push(raw(t, rnd(64 * 1024)));
+      attacks.push(raw(t, Buffer.from('GET / HTTP/1.1\r\nHost: x\r\n\r\n')));
+      attacks.push(raw(t, Buffer.from(`GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${rnd(16).toString('base64')}\r\nSec-WebSocket-Version: 13\r\nx-orchid-job: ${job}\r\n\r\n`)).then(() => undefined));
+      attacks.push(raw(t, Buffer.concat([Buffer.from('{"t":"register","rank":0,"nonce":"AAAA","proof":"AAAA"}\n'), rnd(1024)])));
+      if (!t.coordinator) {
+        attacks.push(wsFuzz(t, { 'x-orchid-job': 'not-this-job' }, [rnd(100)]));
+        attacks.push(wsFuzz(t, { 'x-orchid-job': job }, [rnd(40), rnd(4096), 'text', rnd(70_000)]));
+        attacks.push(wsFuzz(t, { 'x-orchid-job': job }, [Buffer.alloc(64)]));
+      }
+    }
+    // raw upgrade, then a frame header announcing 4 GiB and some bytes of it
+    for (const t of targets.filter((x) => !x.coordinator)) {
+      attacks.push(
+        new Promise((resolve) => {
+          const s = connect(t.port, t.host, () =>
+            s.write(`GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${rnd(16).toString('base64')}\r\nSec-WebSocket-Version: 13\r\nx-orchid-job: ${job}\r\n\r\n`),
+          );
+          s.once('data', () => s.write(Buffer.concat([bigHeader, rnd(128 * 1024)])));
+          s.on('error', () => {});
+          s.on('close', resolve);
+          setTimeout(() => {
+            s.destroy();
+            resolve();
+          }, 3000);
+        }),
+      );
+    }
+    await Promise.all(attacks);
+    const r = await run.result;
+    assert.equal(r.hung, false);
+    assert.equal(r.code, 0, `the job failed under fuzzing:\n${r.stderr.slice(-3000)}`);
+    assert.match(r.stdout, /^WORKED \d+ rounds$/m);
+    await assertClean('after fuzzing');
+  });
+});

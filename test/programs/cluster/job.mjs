@@ -38,5 +38,28 @@ switch (mode) {
       process.exit(1);
     }
   }
+  case 'work': {
+    // collectives and point-to-point for about SECONDS (argv[3], default 4), then a checksum
+    console.log(`WAIT ${JSON.stringify(me)}`);
+    const seconds = Number(process.argv[3] ?? 4);
+    const t0 = Date.now();
+    let rounds = 0;
+    let sum = 0;
+    for (;;) {
+      const v = await world.allreduce(new Float64Array(1024).fill(world.rank + 1));
+      sum += v[0];
+      const right = (world.rank + 1) % world.size;
+      const left = (world.rank + world.size - 1) % world.size;
+      const got = await world.sendrecv({ round: rounds, from: world.rank }, right, left);
+      if (got.from !== left || got.round !== rounds) throw new Error(`round ${rounds}: got ${JSON.stringify(got)}`);
+      rounds++;
+      const stop = await world.bcast(world.rank === 0 ? Date.now() - t0 > seconds * 1000 : undefined);
+      if (stop) break;
+    }
+    const n = world.size;
+    if (sum !== rounds * (n * (n + 1)) / 2) throw new Error(`checksum ${sum} after ${rounds} rounds`);
+    if (world.rank === 0) console.log(`WORKED ${rounds} rounds`);
+    break;
+  }
 }
 await world.finalize();
