@@ -63,7 +63,7 @@ test('without the addon: --transport mpi is a clear error, --transport auto runs
   assert.match(auto.stdout, /hello 1\/2 transport=ws/);
 });
 
-test('mpi: the event loop runs while a receive waits; large typed arrays arrive in an exact-size buffer', { skip: noAddon }, async () => {
+test('mpi: the event loop runs while a receive waits; large typed arrays arrive in an exact-size buffer', { skip: process.env.CI ? false : noAddon }, async () => {
   const r = await orchidrun(['-n', '2', '--transport', 'mpi', join(NATIVE, 'event-loop.mjs')], { timeoutMs: 60_000 });
   assert.equal(r.code, 0, r.stderr);
   const got = JSON.parse(r.stdout.trim().split('\n').find((l) => l.startsWith('{')));
@@ -78,7 +78,7 @@ test('mpi: the event loop runs while a receive waits; large typed arrays arrive 
 });
 
 for (const how of ['exit', 'kill']) {
-  test(`mpi: a rank dying inside a collective (${how}) ends the job, no hang`, { skip: noAddon }, async () => {
+  test(`mpi: a rank dying inside a collective (${how}) ends the job, no hang`, { skip: process.env.CI ? false : noAddon }, async () => {
     const t0 = Date.now();
     const r = await orchidrun(['-n', '3', '--transport', 'mpi', '--timeout', '60', join(NATIVE, 'die-in-collective.mjs')], { env: { DIE: how }, timeoutMs: 90_000 });
     const secs = (Date.now() - t0) / 1000;
@@ -91,20 +91,20 @@ for (const how of ['exit', 'kill']) {
   });
 }
 
-test('mpi: --timeout ends a job stuck in MPI with 124', { skip: noAddon }, async () => {
+test('mpi: --timeout ends a job stuck in MPI with 124', { skip: process.env.CI ? false : noAddon }, async () => {
   const r = await orchidrun(['-n', '2', '--transport', 'mpi', '--timeout', '2', join(NATIVE, 'die-in-collective.mjs')], { env: { DIE: 'never' }, timeoutMs: 60_000 });
   assert.equal(r.code, 124, r.stderr);
   assert.match(r.stderr, /timeout/);
 });
 
-test('mpi: --tag-output, --env and --wdir are translated for mpiexec', { skip: noAddon }, async () => {
+test('mpi: --tag-output, --env and --wdir are translated for mpiexec', { skip: process.env.CI ? false : noAddon }, async () => {
   const r = await orchidrun(['-n', '2', '--transport', 'mpi', '--tag-output', '--env', 'FOO=bar', '--wdir', NATIVE, 'hello.mjs'], { timeoutMs: 60_000 });
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /^\[0\] hello 0\/2 transport=mpi$/m);
   assert.match(r.stdout, /^\[1\] hello 1\/2 transport=mpi$/m);
 });
 
-test(`mpi: a mismatched launcher (${other}'s mpiexec for a ${flavor} addon) is reported, not N singletons`, { skip: noAddon || (!otherExec && `no ${other} mpiexec installed`) }, async () => {
+test(`mpi: a mismatched launcher (${other}'s mpiexec for a ${flavor} addon) is reported, not N singletons`, { skip: (process.env.CI ? false : noAddon) || (!otherExec && `no ${other} mpiexec installed`) }, async () => {
   const env = { ...process.env, OMPI_ALLOW_RUN_AS_ROOT: '1', OMPI_ALLOW_RUN_AS_ROOT_CONFIRM: '1' };
   for (const k of Object.keys(env)) if (k.startsWith('ORCHID_') && k !== 'ORCHID_MPI_ADDON') delete env[k];
   const extra = other === 'openmpi' ? ['--oversubscribe'] : [];

@@ -1,0 +1,11 @@
+# Cross toolchain for the VIM3 (aarch64, Debian/Ubuntu's g++-aarch64-linux-gnu). See native/README.md.
+set(CMAKE_SYSTEM_NAME Linux)
+set(CMAKE_SYSTEM_PROCESSOR aarch64)
+set(CMAKE_C_COMPILER aarch64-linux-gnu-gcc)
+set(CMAKE_CXX_COMPILER aarch64-linux-gnu-g++)
+if(ORCHID_SYSROOT)
+  set(CMAKE_FIND_ROOT_PATH ${ORCHID_SYSROOT})
+endif()
+set(CMAKE_FIND_ROOT_PATH_MODE_PROGRAM NEVER)
+set(CMAKE_FIND_ROOT_PATH_MODE_LIBRARY ONLY)
+set(CMAKE_FIND_ROOT_PATH_MODE_INCLUDE ONLY)
