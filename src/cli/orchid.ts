@@ -16,6 +16,16 @@ if (cmd === undefined) {
   process.exit(0);
 } else if (cmd === 'run') {
   await runMain(rest, 'orchid run');
+} else if (cmd === 'exec' || cmd === 'ssh-setup' || cmd === 'doctor') {
+  const tools = await import('./cluster-tools.js');
+  const { isOrchidError } = await import('../errors.js');
+  const main = cmd === 'exec' ? tools.execMain : cmd === 'doctor' ? tools.doctorMain : tools.sshSetupMain;
+  try {
+    process.exit(await main(rest));
+  } catch (e) {
+    if (isOrchidError(e) && e.code === 'ERR_ARG') usageError(`orchid ${cmd}`, e.message, `orchid ${cmd}`);
+    throw e;
+  }
 } else if (PLANNED_COMMANDS.includes(cmd)) {
   usageError('orchid', `the "${cmd}" command is not available in this build yet`, 'orchid');
 } else {

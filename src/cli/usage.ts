@@ -45,9 +45,9 @@ export const ORCHID_HELP = `Usage: orchid COMMAND [options]
 
 Commands:
   run        start a job (the same as orchidrun; see "orchid run --help")
-  exec       run a shell command on every host            (not in this build yet)
-  doctor     check hosts, Node, orchid, MPI                (not in this build yet)
-  ssh-setup  set up passwordless SSH to the hosts          (not in this build yet)
+  exec       run a shell command on every host
+  doctor     check hosts, Node, orchid, MPI, clocks, ports
+  ssh-setup  set up passwordless SSH to the hosts
   bench      run the benchmarks                            (not in this build yet)
 
 Options:
@@ -55,4 +55,4 @@ Options:
       --version  show the version
 `;
 
-export const PLANNED_COMMANDS = ['exec', 'doctor', 'ssh-setup', 'bench'];
+export const PLANNED_COMMANDS = ['bench'];

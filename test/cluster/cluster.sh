@@ -86,7 +86,7 @@ up() {
   for i in $(seq 1 "$n"); do
     local ns=$NAME-n$i veth=$NAME-v$i addr hd=$DIR/node$i
     addr=$(addr_of "$i")
-    mkdir -p "$hd"
+    mkdir -p "$hd/home"
     ip netns add "$ns"
     ip link add "$veth" type veth peer name eth0 netns "$ns"
     ip link set "$veth" master "$BR" up
@@ -105,7 +105,9 @@ ListenAddress $addr
 Port 22
 HostKey $hd/ssh_host_ed25519_key
 PidFile $hd/sshd.pid
-AuthorizedKeysFile $DIR/authorized_keys
+AuthorizedKeysFile $DIR/authorized_keys $hd/home/.ssh/authorized_keys
+# each host has its own home (so ssh-copy-id installs keys there, not in this machine's /root)
+SetEnv HOME=$hd/home
 PermitRootLogin prohibit-password
 PubkeyAuthentication yes
 PasswordAuthentication no
