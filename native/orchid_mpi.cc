@@ -36,6 +36,7 @@
 #include <cstring>
 #include <deque>
 #include <list>
+#include <map>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -70,6 +71,19 @@ struct Op {
 };
 
 std::mutex mu;
+// The JS thread must never wait long for `mu`: it announces itself and the progress thread,
+// which otherwise re-takes the (unfair) mutex right after releasing it, steps aside.
+std::atomic<int> jsWants{0};
+struct JsLock {
+  JsLock() {
+    jsWants.fetch_add(1);
+    mu.lock();
+    jsWants.fetch_sub(1);
+  }
+  ~JsLock() { mu.unlock(); }
+  JsLock(const JsLock&) = delete;
+  JsLock& operator=(const JsLock&) = delete;
+};
 std::condition_variable cv;
 bool initialised = false, finalised = false, multiple = false, stopping = false;
 int provided = 0, tagUb = 0;
@@ -88,6 +102,45 @@ using Clock = std::chrono::steady_clock;
 std::thread* progress = nullptr;  // never destroyed: a joinable std::thread at exit would abort
 Napi::ThreadSafeFunction tsfn;
 Napi::FunctionReference completeCb;
+
+// Large receive buffers are recycled: a buffer JS has dropped (its ArrayBuffer was collected)
+// goes back here and the next receive of exactly that size reuses it, so its pages are
+// already mapped (a fresh multi-megabyte malloc costs a page fault per 4 KiB page).
+constexpr size_t POOL_MIN = 64 * 1024, POOL_MAX = 64u << 20;
+std::mutex poolMu;
+std::multimap<size_t, char*> pool;
+size_t poolBytes = 0;
+
+std::atomic<uint64_t> poolHits{0}, poolMisses{0};
+
+char* allocBuffer(size_t n) {
+  if (n >= POOL_MIN) {
+    std::lock_guard<std::mutex> lk(poolMu);
+    auto it = pool.find(n);
+    if (it == pool.end()) poolMisses++;
+    else {
+      poolHits++;
+      char* p = it->second;
+      pool.erase(it);
+      poolBytes -= n;
+      return p;
+    }
+  }
+  return static_cast<char*>(malloc(n));
+}
+
+void releaseBuffer(char* p, size_t n) {
+  if (!p) return;
+  if (n >= POOL_MIN) {
+    std::lock_guard<std::mutex> lk(poolMu);
+    if (poolBytes + n <= POOL_MAX) {
+      pool.emplace(n, p);
+      poolBytes += n;
+      return;
+    }
+  }
+  free(p);
+}
 
 std::string mpiError(int rc) {
   char s[MPI_MAX_ERROR_STRING];
@@ -180,7 +233,18 @@ Napi::Value messageOf(Napi::Env env, Op* op) {
     memcpy(ab.Data(), op->data + HDR, op->len);
     free(op->data);
   } else {
-    ab = Napi::ArrayBuffer::New(env, op->data, op->len, [](Napi::Env, void* p) { free(p); });
+    // V8 is told about the memory so that dropped buffers are collected (and come back to
+    // the pool) at the pace they are received; a buffer never seen again by MPI would cost
+    // page faults and, with UCX, a fresh memory registration.
+    ab = Napi::ArrayBuffer::New(
+        env, op->data, op->len,
+        [](Napi::Env e, void* p, size_t* n) {
+          Napi::MemoryManagement::AdjustExternalMemory(e, -static_cast<int64_t>(*n));
+          releaseBuffer(static_cast<char*>(p), *n);
+          delete n;
+        },
+        new size_t(op->len));
+    Napi::MemoryManagement::AdjustExternalMemory(env, static_cast<int64_t>(op->len));
   }
   op->data = nullptr;
   out.Set(3u, ab);
@@ -210,7 +274,7 @@ void deliver(Napi::Env env, Napi::Function) {
   callScheduled.store(false);
   std::deque<Op*> batch;
   {
-    std::lock_guard<std::mutex> lk(mu);
+    JsLock lk;
     batch.swap(done);
   }
   Napi::Function cb = completeCb.Value();
@@ -222,7 +286,8 @@ void deliver(Napi::Env env, Napi::Function) {
       else res = resultOf(env, op);
       cb.Call({Napi::Number::New(env, op->id), err, res});
     }
-    free(op->data);
+    if (op->small) free(op->data);
+    else releaseBuffer(op->data, op->len);
     delete op;
   }
 }
@@ -264,7 +329,7 @@ bool tryMatch(Op* op) {
     op->data = static_cast<char*>(malloc(n + HDR));
     op->rc = MPI_Imrecv(op->data, count, MPI_BYTE, &op->msg, &op->req);
   } else {
-    op->data = static_cast<char*>(malloc(n));
+    op->data = allocBuffer(n);
     MPI_Aint disp[2];
     MPI_Get_address(op->hdr, &disp[0]);
     MPI_Get_address(op->data, &disp[1]);
@@ -349,6 +414,12 @@ void progressLoop() {
       idle = 0;
       continue;
     }
+    if (jsWants.load()) {
+      lk.unlock();
+      while (jsWants.load()) sched_yield();
+      lk.lock();
+      continue;
+    }
     bool any = testActive();
     any = matchWaiting() || any;
     if (any) {
@@ -367,6 +438,7 @@ void progressLoop() {
     lk.unlock();
     if (quiet < std::chrono::milliseconds(5)) sched_yield();
     else usleep(quiet < std::chrono::milliseconds(200) ? 50 : 500);
+    while (jsWants.load()) sched_yield();
     lk.lock();
   }
 }
@@ -393,7 +465,7 @@ void stopProgress();
 
 Napi::Value Init(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  std::lock_guard<std::mutex> lk(mu);
+  JsLock lk;
   if (initialised) Throw(env, "MPI is already initialised");
   completeCb = Napi::Persistent(info[0].As<Napi::Function>());
   if (info.Length() > 1 && info[1].IsNumber()) spinBudget = std::chrono::nanoseconds((int64_t)(info[1].As<Napi::Number>().DoubleValue() * 1000));
@@ -451,7 +523,7 @@ Op* newOp(Kind k) {
 // Small payloads are copied (complete at once for the caller); large ones go by pointer.
 Napi::Value Isend(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  std::lock_guard<std::mutex> lk(mu);
+  JsLock lk;
   MPI_Comm c = commOf(env, info[0]);
   int dest = info[1].As<Napi::Number>().Int32Value();
   int tag = info[2].As<Napi::Number>().Int32Value();
@@ -507,7 +579,7 @@ bool blockedByEarlier(Op* op) {
 // matched at once (fast path), else an id whose completion brings it.
 Napi::Value Recv(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  std::lock_guard<std::mutex> lk(mu);
+  JsLock lk;
   uint32_t h = info[0].As<Napi::Number>().Uint32Value();
   commOf(env, info[0]);
   Op* op = newOp(info[3].ToBoolean() ? K_PROBE : K_RECV);
@@ -548,7 +620,7 @@ Napi::Value Recv(const Napi::CallbackInfo& info) {
 // iprobe(comm, src, tag) -> [src, tag, bytes] | undefined
 Napi::Value Iprobe(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  std::lock_guard<std::mutex> lk(mu);
+  JsLock lk;
   MPI_Comm c = commOf(env, info[0]);
   int src = info[1].As<Napi::Number>().Int32Value();
   int tag = info[2].As<Napi::Number>().Int32Value();
@@ -592,7 +664,7 @@ const int* intsOf(const Napi::Value& v) {
 // counts and displacements are Int32Arrays in units of `dtype`.
 Napi::Value Coll(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  std::lock_guard<std::mutex> lk(mu);
+  JsLock lk;
   std::string name = info[0].As<Napi::String>().Utf8Value();
   MPI_Comm c = commOf(env, info[1]);
   Op* op = newOp(K_REQ);
@@ -655,7 +727,7 @@ Napi::Value Coll(const Napi::CallbackInfo& info) {
 // split(comm, color, key, shared) -> id (the completion brings the new handle or null)
 Napi::Value Split(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  std::lock_guard<std::mutex> lk(mu);
+  JsLock lk;
   commOf(env, info[0]);
   Op* op = newOp(K_SPLIT);
   op->comm = info[0].As<Napi::Number>().Uint32Value();
@@ -669,7 +741,7 @@ Napi::Value Split(const Napi::CallbackInfo& info) {
 
 Napi::Value CommInfo(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  std::lock_guard<std::mutex> lk(mu);
+  JsLock lk;
   MPI_Comm c = commOf(env, info[0]);
   int r, s;
   MPI_Comm_rank(c, &r);
@@ -682,7 +754,7 @@ Napi::Value CommInfo(const Napi::CallbackInfo& info) {
 
 void stopProgress() {
   {
-    std::lock_guard<std::mutex> lk(mu);
+    JsLock lk;
     stopping = true;
   }
   cv.notify_all();
@@ -705,10 +777,12 @@ Napi::Value Abort(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value Stats(const Napi::CallbackInfo& info) {
-  std::lock_guard<std::mutex> lk(mu);
+  JsLock lk;
   auto out = Napi::Object::New(info.Env());
   out.Set("active", (double)active.size());
   out.Set("waiting", (double)waiting.size());
+  out.Set("poolHits", (double)poolHits.load());
+  out.Set("poolMisses", (double)poolMisses.load());
   return out;
 }
 

@@ -51,7 +51,7 @@ async function plainMpiexec(np, script) {
   if (!path) return { code: -1, stdout: '', stderr: `no ${addon.flavor} mpiexec` };
   const extra = addon.flavor === 'openmpi' ? ['--oversubscribe', '--allow-run-as-root'] : [];
   const env = { ...process.env };
-  for (const k of Object.keys(env)) if (k.startsWith('ORCHID_')) delete env[k];
+  for (const k of Object.keys(env)) if (k.startsWith('ORCHID_') && k !== 'ORCHID_MPI_ADDON') delete env[k];
   return new Promise((resolve) => {
     const child = spawn(path, ['-n', String(np), ...extra, process.execPath, script], { env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     let stdout = '';

@@ -58,3 +58,16 @@ export function loadAddon(): { addon?: Addon; error?: string; path?: string } {
   }
   return cached;
 }
+
+/** For `orchid doctor` and `--transport auto`: whether the mpi transport can run here, and why not. */
+export function nativeStatus(): { available: boolean; flavor?: string; library?: string; path?: string; reason?: string } {
+  const { addon, error, path } = loadAddon();
+  if (!addon) return { available: false, reason: error };
+  let library: string | undefined;
+  try {
+    library = addon.version().split('\n')[0]?.replace(/\s+/g, ' ').trim();
+  } catch {
+    /* an addon without version() is still usable */
+  }
+  return { available: true, flavor: addon.flavor, library, path };
+}
