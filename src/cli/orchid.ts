@@ -4,18 +4,28 @@ import { runMain, usageError } from './run.js';
 import { ORCHID_HELP, PLANNED_COMMANDS, version } from './usage.js';
 
 const [cmd, ...rest] = process.argv.slice(2);
+const HELP = ORCHID_HELP.replace(/^(  bench +run the benchmarks) *\(not in this build yet\)$/m, '$1 (see "orchid bench --help")');
 
 if (cmd === undefined) {
-  process.stderr.write(ORCHID_HELP);
+  process.stderr.write(HELP);
   process.exit(2);
 } else if (cmd === '-h' || cmd === '--help' || cmd === 'help') {
-  process.stdout.write(ORCHID_HELP);
+  process.stdout.write(HELP);
   process.exit(0);
 } else if (cmd === '--version') {
   process.stdout.write(`orchid (orchid-mpi) ${version()}\n`);
   process.exit(0);
 } else if (cmd === 'run') {
   await runMain(rest, 'orchid run');
+} else if (cmd === 'bench') {
+  const { benchMain } = await import('../bench/cli.js');
+  const { isOrchidError } = await import('../errors.js');
+  try {
+    process.exit(await benchMain(rest));
+  } catch (e) {
+    if (isOrchidError(e) && e.code === 'ERR_ARG') usageError('orchid bench', e.message, 'orchid bench');
+    throw e;
+  }
 } else if (cmd === 'exec' || cmd === 'ssh-setup' || cmd === 'doctor') {
   const tools = await import('./cluster-tools.js');
   const { isOrchidError } = await import('../errors.js');

@@ -1,0 +1,132 @@
+// results.json: a versioned schema and a small checker for it (no dependencies).
+export const SCHEMA = 'orchid-bench/1';
+
+export interface Measurement {
+  /** micro: ping-pong and collectives; kernel: application kernels; single: one process, benchmark.js */
+  kind: 'micro' | 'kernel' | 'single';
+  /** the name, for micro and single measurements */
+  benchmark?: string;
+  /** the name, for kernels */
+  kernel?: string;
+  /** 'orchid' (JavaScript over a transport) or 'c-mpi' (the C reference in bench/c) */
+  impl: 'orchid' | 'c-mpi';
+  /** ws | mpi for orchid; the MPI library's transport "c-mpi" for C; "none" in one process */
+  transport: string;
+  ranks: number;
+  /** number of distinct hosts the ranks ran on */
+  hosts: number;
+  /** threads per rank (hybrid mode: the piscina pool size) */
+  threads: number;
+  /** bytes for micro-benchmarks; the problem size for kernels */
+  size: number;
+  /** us, MB/s, s, ops/s */
+  unit: string;
+  median: number;
+  min: number;
+  max: number;
+  mad: number;
+  /** (max - min) / median */
+  spread: number;
+  repeats: number;
+  samples: number[];
+  /** kernels: strong | weak | hybrid */
+  scaling?: 'strong' | 'weak' | 'hybrid';
+  /** kernels: did the answer check out in every run */
+  verified?: boolean;
+  detail?: string;
+  /** kernels: against 1 rank x 1 thread of the same kernel and scaling (weak: scaled speedup) */
+  speedup?: number;
+  efficiency?: number;
+  /** micro, orchid: this median / the C median of the same benchmark, ranks and size (bandwidth: C / this) */
+  ratioToC?: number;
+  iters?: number;
+}
+
+export interface Environment {
+  hostnames: string[];
+  cpuModel: string;
+  cores: number;
+  memoryBytes: number;
+  os: string;
+  arch: string;
+  node: string;
+  orchid: { version: string; git: string | null };
+  mpi: { library: string; version: string; mpicc: string; mpiexec: string } | null;
+  transports: string[];
+  notes: string[];
+  /** 1-minute load average of this host when the run started and ended (others' work skews timings) */
+  loadAverage?: { start: number; end?: number };
+}
+
+export interface Results {
+  schema: typeof SCHEMA;
+  label: string;
+  partial: boolean;
+  quick: boolean;
+  started: string;
+  finished: string;
+  command: string;
+  rankCounts: number[];
+  environment: Environment;
+  measurements: Measurement[];
+  failures: Array<{ what: string; message: string }>;
+}
+
+type Check = (v: unknown) => boolean;
+const isNum: Check = (v) => typeof v === 'number' && Number.isFinite(v);
+const isPosInt: Check = (v) => Number.isInteger(v) && (v as number) >= 1;
+const isNonNegInt: Check = (v) => Number.isInteger(v) && (v as number) >= 0;
+const isStr: Check = (v) => typeof v === 'string';
+const isBool: Check = (v) => typeof v === 'boolean';
+const opt = (c: Check): Check => (v) => v === undefined || c(v);
+const arrOf = (c: Check): Check => (v) => Array.isArray(v) && v.every(c);
+const oneOf = (...xs: unknown[]): Check => (v) => xs.includes(v);
+
+function fields(obj: unknown, where: string, spec: Record<string, Check>, errors: string[]): void {
+  if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) {
+    errors.push(`${where}: not an object`);
+    return;
+  }
+  for (const [k, c] of Object.entries(spec)) {
+    if (!c((obj as Record<string, unknown>)[k])) errors.push(`${where}.${k}: bad value ${JSON.stringify((obj as Record<string, unknown>)[k])}`);
+  }
+}
+
+/** Every way `value` differs from the schema (empty: valid). */
+export function validateResults(value: unknown): string[] {
+  const errors: string[] = [];
+  fields(value, 'results', {
+    schema: oneOf(SCHEMA), label: isStr, partial: isBool, quick: isBool, started: isStr, finished: isStr, command: isStr,
+    rankCounts: arrOf(isPosInt), measurements: Array.isArray, failures: Array.isArray, environment: (v) => typeof v === 'object' && v !== null,
+  }, errors);
+  if (errors.length) return errors;
+  const r = value as Results;
+  fields(r.environment, 'environment', {
+    hostnames: arrOf(isStr), cpuModel: isStr, cores: isPosInt, memoryBytes: isNum, os: isStr, arch: isStr, node: isStr,
+    orchid: (v) => typeof v === 'object' && v !== null && isStr((v as { version: unknown }).version),
+    mpi: (v) => v === null || (typeof v === 'object' && isStr((v as { library: unknown }).library)),
+    transports: arrOf(isStr), notes: arrOf(isStr),
+  }, errors);
+  r.measurements.forEach((m, i) => {
+    const where = `measurements[${i}]`;
+    fields(m, where, {
+      kind: oneOf('micro', 'kernel', 'single'), impl: oneOf('orchid', 'c-mpi'), transport: isStr, ranks: isPosInt, hosts: isPosInt,
+      threads: isPosInt, size: isNonNegInt, unit: isStr, median: isNum, min: isNum, max: isNum, mad: isNum, spread: isNum,
+      repeats: isPosInt, samples: arrOf(isNum), benchmark: opt(isStr), kernel: opt(isStr), scaling: opt(oneOf('strong', 'weak', 'hybrid')),
+      verified: opt(isBool), detail: opt(isStr), speedup: opt(isNum), efficiency: opt(isNum), ratioToC: opt(isNum), iters: opt(isPosInt),
+    }, errors);
+    if (typeof m !== 'object' || m === null) return;
+    if (m.kind === 'kernel') {
+      if (!isStr(m.kernel)) errors.push(`${where}: a kernel measurement needs "kernel"`);
+      if (!isBool(m.verified)) errors.push(`${where}: a kernel measurement needs "verified"`);
+      if (!m.scaling) errors.push(`${where}: a kernel measurement needs "scaling"`);
+    } else if (!isStr(m.benchmark)) errors.push(`${where}: a ${m.kind} measurement needs "benchmark"`);
+    if (Array.isArray(m.samples) && m.samples.length !== m.repeats) errors.push(`${where}: ${m.samples.length} samples but repeats ${m.repeats}`);
+  });
+  r.failures.forEach((f, i) => fields(f, `failures[${i}]`, { what: isStr, message: isStr }, errors));
+  return errors;
+}
+
+export function measurementName(m: Measurement): string {
+  return (m.kernel ?? m.benchmark)!;
+}

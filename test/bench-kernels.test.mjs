@@ -1,0 +1,110 @@
+// orchid bench: every kernel verifies its own answer at a small size on 1, 2 and 4 ranks
+// (strong, weak and hybrid), run as real jobs through launch(); the results schema checker.
+import assert from 'node:assert/strict';
+import { fileURLToPath } from 'node:url';
+import { test } from 'node:test';
+import { launch } from 'orchid-mpi/launcher';
+
+const RANK = fileURLToPath(new URL('../dist/bench/rank.js', import.meta.url));
+const PREFIX = '@orchid-bench ';
+const { KERNEL_NAMES, HYBRID_KERNELS, block, sieveCount } = await import('../dist/bench/kernels.js');
+const { validateResults, SCHEMA } = await import('../dist/bench/schema.js');
+const { summarize } = await import('../dist/bench/stats.js');
+
+const SMALL = { pi: 200_000, matmul: 24, stencil: 21, sort: 5_000, primes: 20_000 };
+
+async function job(np, spec) {
+  const j = launch({ np, script: RANK, args: [JSON.stringify(spec)], transport: 'ws', timeout: 90 });
+  const lines = [];
+  const other = [];
+  for await (const l of j.output) {
+    if (l.text.startsWith(PREFIX)) lines.push(JSON.parse(l.text.slice(PREFIX.length)));
+    else other.push(`[${l.rank}] ${l.text}`);
+  }
+  const r = await j.done;
+  assert.equal(r.code, 0, `job of ${np} ranks: ${r.message}\n${other.join('\n')}`);
+  return lines;
+}
+
+for (const np of [1, 2, 4]) {
+  test(`every kernel verifies at small size on ${np} rank(s): strong, weak and hybrid`, { timeout: 120_000 }, async () => {
+    const kernels = [];
+    for (const k of KERNEL_NAMES) {
+      kernels.push({ kernel: k, scaling: 'strong', base: SMALL[k], repeats: 1 });
+      kernels.push({ kernel: k, scaling: 'weak', base: SMALL[k], repeats: 1 });
+    }
+    const lines = await job(np, { kernels });
+    const head = lines.find((l) => l.type === 'job');
+    assert.equal(head.ranks, np);
+    const got = lines.filter((l) => l.type === 'kernel');
+    assert.equal(got.length, kernels.length, JSON.stringify(lines));
+    for (const l of got) {
+      assert.equal(l.verified, true, `${l.kernel} ${l.scaling} on ${np} ranks: ${l.detail}`);
+      assert.equal(l.samples.length, 1);
+      assert.ok(l.samples[0] > 0);
+    }
+    const hyb = await job(np, { hybrid: true, kernels: HYBRID_KERNELS.map((k) => ({ kernel: k, scaling: 'strong', base: SMALL[k], repeats: 1 })) });
+    const hk = hyb.filter((l) => l.type === 'kernel');
+    assert.equal(hk.length, HYBRID_KERNELS.length);
+    for (const l of hk) {
+      assert.equal(l.scaling, 'hybrid');
+      assert.ok(l.threads >= 1);
+      assert.equal(l.verified, true, `hybrid ${l.kernel} on ${np} ranks: ${l.detail}`);
+    }
+  });
+}
+
+test('odd sizes and more ranks than rows still verify (uneven blocks, empty ranks)', { timeout: 60_000 }, async () => {
+  const kernels = [
+    { kernel: 'matmul', scaling: 'strong', base: 3, repeats: 1 },
+    { kernel: 'stencil', scaling: 'strong', base: 3, repeats: 1 },
+    { kernel: 'sort', scaling: 'strong', base: 7, repeats: 1 },
+    { kernel: 'pi', scaling: 'strong', base: 1001, repeats: 1 },
+    { kernel: 'primes', scaling: 'strong', base: 3, repeats: 1 },
+  ];
+  const got = (await job(4, { kernels })).filter((l) => l.type === 'kernel');
+  assert.equal(got.length, kernels.length);
+  for (const l of got) assert.equal(l.verified, true, `${l.kernel}: ${l.detail}`);
+});
+
+test('the micro-benchmarks report every size and collective', { timeout: 60_000 }, async () => {
+  const micro = { p2pSizes: [8, 4096], collSizes: [8, 1024], collectives: ['bcast', 'allreduce', 'alltoall', 'barrier'], scale: 0.01, repeats: 2 };
+  const lines = (await job(2, { micro })).filter((l) => l.type === 'micro');
+  const names = lines.map((l) => `${l.benchmark}:${l.size}`).sort();
+  assert.deepEqual(names, ['allreduce:1024', 'allreduce:8', 'alltoall:1024', 'alltoall:8', 'barrier:0', 'bcast:1024', 'bcast:8',
+    'pingpong-bandwidth:4096', 'pingpong-bandwidth:8', 'pingpong-latency:4096', 'pingpong-latency:8']);
+  for (const l of lines) {
+    assert.equal(l.samples.length, 2);
+    for (const s of l.samples) assert.ok(s > 0 && Number.isFinite(s));
+  }
+});
+
+test('kernel helpers: blocks cover the range, the sieve counts primes', () => {
+  for (const [n, p] of [[10, 3], [2, 4], [0, 2], [17, 17]]) {
+    let next = 0;
+    for (let r = 0; r < p; r++) {
+      const [lo, hi] = block(n, r, p);
+      assert.equal(lo, next);
+      assert.ok(hi >= lo);
+      next = hi;
+    }
+    assert.equal(next, n);
+  }
+  assert.equal(sieveCount(100), 25);
+  assert.equal(sieveCount(1_000_000), 78498);
+});
+
+test('the schema checker accepts a valid file and names what is wrong in a bad one', () => {
+  const m = { kind: 'kernel', kernel: 'pi', impl: 'orchid', transport: 'ws', ranks: 2, hosts: 1, threads: 1, size: 100, unit: 's', scaling: 'strong', verified: true, ...summarize([1, 2, 3]) };
+  const env = { hostnames: ['h'], cpuModel: 'x', cores: 2, memoryBytes: 1, os: 'Linux', arch: 'x64', node: 'v20', orchid: { version: '0.1.0', git: null }, mpi: null, transports: ['ws'], notes: [] };
+  const ok = { schema: SCHEMA, label: 'a', partial: false, quick: true, started: 's', finished: 'f', command: 'c', rankCounts: [1, 2], environment: env, measurements: [m], failures: [] };
+  assert.deepEqual(validateResults(ok), []);
+  assert.match(validateResults({ ...ok, schema: 'orchid-bench/0' }).join('\n'), /results\.schema/);
+  const noVerified = { ...m };
+  delete noVerified.verified;
+  assert.match(validateResults({ ...ok, measurements: [noVerified] }).join('\n'), /needs "verified"/);
+  assert.match(validateResults({ ...ok, measurements: [{ ...m, ranks: 0 }] }).join('\n'), /measurements\[0\]\.ranks/);
+  assert.match(validateResults({ ...ok, measurements: [{ ...m, kind: 'micro', kernel: undefined }] }).join('\n'), /needs "benchmark"/);
+  assert.match(validateResults({ ...ok, measurements: [{ ...m, samples: [1] }] }).join('\n'), /1 samples but repeats 3/);
+  assert.match(validateResults([]).join('\n'), /not an object/);
+});
