@@ -19,6 +19,8 @@ const INLINE_MAX = 64 * 1024;
 const SEPARATE = 1;
 const MAX_PAYLOAD = 2 ** 33;
 const AUTH_DEADLINE_MS = 5000;
+/** Bytes a socket may deliver before its peer is authenticated: the handshake needs < 100. */
+const PRE_AUTH_BYTES = 1024;
 const JOB_HEADER = 'x-orchid-job';
 
 /** How a peer is reached, as published through the coordinator. */
@@ -156,9 +158,14 @@ class OutLink implements Link {
       generateMask: (mask: Buffer) => mask.fill(0),
     });
     this.ws = ws;
+    let disarm = () => {};
+    let sock: Socket | undefined;
     ws.once('upgrade', (res: IncomingMessage) => {
-      this.writer = new FrameWriter(res.socket as Socket, true);
+      sock = res.socket as Socket;
+      this.writer = new FrameWriter(sock, true);
     });
+    // after ws took the socket over (a 'data' listener added before that would steal bytes)
+    ws.once('open', () => (disarm = capPreAuth(sock!)));
     let nonce: Buffer | undefined;
     const recv = new Receiver(peer, this, mesh.events, (why) => this.fail(`protocol error from rank ${peer}: ${why}`));
     ws.on('message', (data: Buffer, isBinary: boolean) => {
@@ -172,6 +179,7 @@ class OutLink implements Link {
         return;
       }
       if (!accepted(mesh.opts.secret, nonce, data)) return this.fail(`rank ${peer} could not prove the job secret`);
+      disarm();
       this.ready = true;
       settle();
       for (const [h, p, d] of this.queue) this.writer!.write(h, p, d);
@@ -212,6 +220,21 @@ class OutLink implements Link {
     if (!ws || ws.readyState === WebSocket.CLOSED) return Promise.resolve();
     return closeSocket(ws);
   }
+}
+
+/**
+ * Until `disarm()` is called, a socket that delivers more than PRE_AUTH_BYTES is destroyed:
+ * an unauthenticated peer must not make ws buffer a huge message (maxPayload is large for
+ * real traffic). Returns `disarm`.
+ */
+function capPreAuth(sock: Socket): () => void {
+  let seen = 0;
+  const watch = (chunk: Buffer) => {
+    seen += chunk.length;
+    if (seen > PRE_AUTH_BYTES) sock.destroy();
+  };
+  sock.on('data', watch);
+  return () => sock.off('data', watch);
 }
 
 /** Close gracefully (queued bytes still go out), but never wait long. */
@@ -313,6 +336,7 @@ export class WsMesh implements Links {
     let recv: Receiver | undefined;
     const deadline = setTimeout(() => ws.terminate(), AUTH_DEADLINE_MS);
     deadline.unref();
+    const disarm = capPreAuth(sock);
     ws.on('error', () => ws.terminate());
     ws.on('message', (data: Buffer, isBinary: boolean) => {
       if (recv) return recv.onMessage(data);
@@ -323,6 +347,7 @@ export class WsMesh implements Links {
         return;
       }
       clearTimeout(deadline);
+      disarm();
       from = ok.rank;
       ws.send(ok.accept);
       let set = this.inbound.get(from);
