@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { checks } from './conformance/checks.mjs';
 import { ROOT, orchidrun } from './helpers/run.mjs';
-import { clusterSkip, clusterUp } from './helpers/cluster.mjs';
+import { clusterSkip, clusterUp, slurmSkip, slurmUp } from './helpers/cluster.mjs';
 
 const PROGRAM = join(ROOT, 'test/conformance/program.mjs');
 const transports = (process.env.ORCHID_TEST_TRANSPORTS ?? 'ws').split(',').filter(Boolean);
@@ -36,6 +36,25 @@ const modes = [
         return await orchidrun(['--ssh', c.ssh, '--hosts', 'node1:2,node2:2,node3,node4', '--transport', t, PROGRAM], { timeoutMs: 180_000 });
       } finally {
         c.down();
+      }
+    },
+  },
+  {
+    // test/cluster/slurm.sh: a one-node Slurm; orchidrun inside salloc starts its proxy with srun
+    name: 'orchidrun inside salloc -n 4 (slurm bootstrap)',
+    np: 4,
+    only: 'ws',
+    skip: slurmSkip,
+    run: async (t) => {
+      const sl = slurmUp();
+      try {
+        return await orchidrun(['--quiet', '-n', '4', process.execPath, join(ROOT, 'dist/cli/orchidrun.js'), '--transport', t, PROGRAM], {
+          bin: join(ROOT, 'test/programs/cluster/salloc.mjs'),
+          env: sl.env,
+          timeoutMs: 180_000,
+        });
+      } finally {
+        sl.down();
       }
     },
   },
@@ -86,7 +105,7 @@ function plainNode(script) {
 for (const transport of transports) {
   for (const mode of modes) {
     if (mode.only && mode.only !== transport) continue;
-    test(`conformance [${transport}] ${mode.name}`, mode.cluster ? clusterSkip() : {}, async (t) => {
+    test(`conformance [${transport}] ${mode.name}`, mode.cluster ? clusterSkip() : mode.skip ? mode.skip() : {}, async (t) => {
       const res = await mode.run(transport);
       const lines = res.stdout.split('\n');
       const report = new Map(); // check name -> [rank, ok, detail][]

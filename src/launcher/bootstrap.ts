@@ -8,6 +8,7 @@ import { OrchidError } from '../errors.js';
 import type { HostPlan } from './plan.js';
 import { ProxyLink } from './proxy-link.js';
 import { tsxLoaderUrl } from './script.js';
+import { startSrunProxy } from './slurm.js';
 import { startSshProxy } from './ssh.js';
 
 export type BootstrapName = 'fork' | 'ssh' | 'slurm';
@@ -50,11 +51,17 @@ export function sshBootstrap(ssh?: string): Bootstrap {
   };
 }
 
+/** Every host's proxy (this host's too) as a one-task job step of the Slurm allocation. */
+export const slurmBootstrap: Bootstrap = {
+  name: 'slurm',
+  startProxy(host: HostPlan): ProxyLink {
+    return startSrunProxy(host, proxyCommand());
+  },
+};
+
 /** Pick the bootstrap for these hosts, or explain why this build cannot reach them. */
 export function selectBootstrap(requested: BootstrapName | undefined, hosts: HostPlan[], ssh?: string): Bootstrap {
-  if (requested === 'slurm') {
-    throw new OrchidError('ERR_ARG', 'the slurm bootstrap is not available in this build yet (fork and ssh are)');
-  }
+  if (requested === 'slurm') return slurmBootstrap;
   if (requested === 'fork') {
     const remote = hosts.find((h) => !h.local);
     if (remote) throw new OrchidError('ERR_ARG', `--bootstrap fork: host ${remote.name} is not this host (use ssh)`);

@@ -156,8 +156,8 @@ export class JobRun implements Job {
     };
     const link = p.bootstrap.startProxy(host);
     const hbTimeout = heartbeatTimeoutMs();
-    if (link.via === 'ssh') {
-      spec.routeTo = coordAddr;
+    if (link.via !== 'fork') {
+      if (!host.local) spec.routeTo = coordAddr;
       spec.heartbeatMs = HEARTBEAT_MS;
       spec.heartbeatTimeoutMs = hbTimeout;
     }
@@ -166,7 +166,7 @@ export class JobRun implements Job {
     link.on('event', (ev) => this.onEvent(link, ev));
     link.on('close', (problem) => this.onLinkClose(host, problem));
     link.send(spec);
-    if (link.via === 'ssh') {
+    if (link.via !== 'fork') {
       link.startHeartbeat(HEARTBEAT_MS, hbTimeout, (silent) =>
         link.lose(`ERR_PEER_LOST: host ${host.name} stopped answering (nothing from its proxy for ${(silent / 1000).toFixed(1)} s: link down or host frozen)`),
       );

@@ -11,6 +11,7 @@ import { selectBootstrap, type Bootstrap, type BootstrapName } from './bootstrap
 import { placeRanks, type Placement } from './plan.js';
 import { resolveScript } from './script.js';
 import { isLoopback, splitCommand } from './ssh.js';
+import { inAllocation, slurmHosts } from './slurm.js';
 
 export type TransportName = 'auto' | 'ws' | 'mpi';
 
@@ -124,9 +125,11 @@ export function planJob(opts: LaunchOptions): JobPlan {
   }
 
   const specified = hostSpecs(opts);
-  const hosts = specified ?? [{ name: hostname(), slots: ppn ?? availableParallelism() }];
+  // inside a Slurm allocation the hosts are the allocation's (as mpiexec does there)
+  const useSlurm = opts.bootstrap === 'slurm' || (opts.bootstrap === undefined && specified === undefined && inAllocation());
+  const hosts = specified ?? (useSlurm ? slurmHosts() : [{ name: hostname(), slots: ppn ?? availableParallelism() }]);
   const placement = placeRanks(hosts, np, ppn);
-  const bootstrap = selectBootstrap(opts.bootstrap, placement.hosts, opts.ssh);
+  const bootstrap = selectBootstrap(useSlurm ? 'slurm' : opts.bootstrap, placement.hosts, opts.ssh);
   const remote = placement.hosts.find((h) => !h.local);
   if (opts.ssh !== undefined) splitCommand(opts.ssh);
   const addr = opts.iface !== undefined ? ifaceAddress(opts.iface) : remote ? undefined : '127.0.0.1';

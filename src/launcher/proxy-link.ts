@@ -30,7 +30,7 @@ export class ProxyLink extends EventEmitter<ProxyLinkEvents> {
     readonly host: string,
     private readonly child: ChildProcess,
     private readonly local: boolean,
-    readonly via: 'fork' | 'ssh' = 'fork',
+    readonly via: 'fork' | 'ssh' | 'srun' = 'fork',
   ) {
     super();
     const out = new LineSplitter((line) => this.onLine(line), 512 * 1024 * 1024);
@@ -84,6 +84,9 @@ export class ProxyLink extends EventEmitter<ProxyLinkEvents> {
       // ssh's own failure (cannot connect, key refused, host key mismatch): its last words say why
       const tail = this.stderrTail.filter((l) => l.trim() !== '').slice(-3).join(' | ');
       problem = `cannot start the proxy on host ${this.host} over ssh (ssh exit 255)${tail ? `: ${tail}` : ''}`;
+    } else if (this.via === 'srun' && !this.ready && !error && code !== 0) {
+      const tail = this.stderrTail.filter((l) => l.trim() !== '').slice(-3).join(' | ');
+      problem = `cannot start the proxy on host ${this.host} with srun (${signal ? `signal ${signal}` : `exit ${code}`})${tail ? `: ${tail}` : ''}`;
     } else if (!this.done) {
       const how = error
         ? `could not be started (${error.message})`

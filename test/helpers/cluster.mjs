@@ -94,3 +94,32 @@ export async function waitHostsClean(cluster, ms = 10_000) {
     await new Promise((r) => setTimeout(r, 100));
   }
 }
+
+// ---- a one-node Slurm on loopback (test/cluster/slurm.sh) ----
+
+export const SLURM_SH = join(ROOT, 'test/cluster/slurm.sh');
+
+export function slurmUnavailable() {
+  if (process.platform !== 'linux' || process.getuid?.() !== 0) return 'the Slurm tests need root on Linux';
+  const missing = ['/usr/sbin/slurmctld', '/usr/sbin/slurmd', '/usr/sbin/munged'].filter((p) => !existsSync(p));
+  if (missing.length || spawnSync('salloc', ['--version']).error) return 'the Slurm tests need: apt-get install slurm-wlm munge';
+  return undefined;
+}
+
+/** node:test options: skip locally when Slurm is missing, fail in CI. */
+export function slurmSkip() {
+  const why = slurmUnavailable();
+  if (!why) return {};
+  if (process.env.CI) throw new Error(`${why} (CI must not skip the Slurm tests)`);
+  return { skip: why };
+}
+
+/** Start slurmctld+slurmd+munged; returns { dir, env (SLURM_CONF), down() }. */
+export function slurmUp() {
+  const dir = execFileSync(SLURM_SH, ['up'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim().split('\n').pop();
+  return { dir, env: { SLURM_CONF: join(dir, 'slurm.conf') }, down: slurmDown };
+}
+
+export function slurmDown() {
+  execFileSync(SLURM_SH, ['down'], { stdio: ['ignore', 'ignore', 'inherit'] });
+}

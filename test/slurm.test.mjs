@@ -1,0 +1,60 @@
+// The slurm bootstrap on a real (one-node) Slurm: slurmctld, slurmd and munged started by
+// test/cluster/slurm.sh on loopback. Inside `salloc`, orchidrun takes its hosts and slots
+// from the allocation and starts each host's proxy as a job step with srun.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { slurmSkip, slurmUp } from './helpers/cluster.mjs';
+import { ORCHIDRUN, RANK, ROOT, startOrchidrun, waitDead } from './helpers/run.mjs';
+
+const JOB = join(ROOT, 'test/programs/cluster/job.mjs');
+let s;
+/** `salloc ARGS… node orchidrun.js RUNARGS…` as one process group. */
+const salloc = (sallocArgs, runArgs, opts = {}) =>
+  startOrchidrun(['--quiet', ...sallocArgs, process.execPath, ORCHIDRUN, ...runArgs], { bin: join(ROOT, 'test/programs/cluster/salloc.mjs'), env: s.env, cwd: ROOT, timeoutMs: 60_000, ...opts });
+const parentComm = (pid) => {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+  return readFileSync(`/proc/${ppid}/comm`, 'utf8').trim();
+};
+
+describe('slurm bootstrap on a one-node Slurm', slurmSkip(), () => {
+  before(() => {
+    s = slurmUp();
+  });
+  after(() => s?.down());
+
+  test('inside salloc -n 3: hosts and ranks from the allocation, the proxy is a job step', async () => {
+    const run = salloc(['-n', '3'], [JOB, 'wait']);
+    const found = (await run.waitFor(/^WAIT (.*)$/gm, 3, 30_000)).map((m) => JSON.parse(m[1]));
+    assert.equal(found.length, 3);
+    const proxy = found[0].ppid;
+    assert.match(readFileSync(`/proc/${proxy}/cmdline`, 'utf8'), /launcher\/proxy\.js/);
+    assert.equal(parentComm(proxy), 'slurmstepd', 'the proxy runs under slurmstepd (started by srun)');
+    const steps = execFileSync('squeue', ['-h', '-s', '-o', '%j'], { env: { ...process.env, ...s.env }, encoding: 'utf8' });
+    assert.match(steps, /orchid-proxy-/);
+    process.kill(-run.child.pid, 'SIGINT'); // Ctrl-C at the terminal reaches salloc and orchidrun
+    const r = await run.result;
+    assert.equal(r.hung, false);
+    assert.deepEqual(await waitDead([proxy, ...found.map((f) => f.pid)], 10_000), [], 'proxy and ranks are gone');
+  });
+
+  test('--bootstrap slurm: a job of 2 runs to completion; a failing rank ends it with its code', async () => {
+    const ok = await salloc(['-n', '2'], ['--bootstrap', 'slurm', RANK, 'hello']).result;
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.deepEqual(ok.stdout.trim().split('\n').sort(), ['rank 0 of 2', 'rank 1 of 2']);
+    const bad = await salloc(['-n', '3'], [RANK, 'exit', '1', '7']).result;
+    assert.equal(bad.code, 7, bad.stderr);
+    assert.match(bad.stderr, /orchidrun: rank 1 on host \S+ exited with code 7/);
+    // the allocation completes (CG) and leaves the queue
+    let left;
+    for (let i = 0; i < 100; i++) {
+      left = execFileSync('squeue', ['-h'], { env: { ...process.env, ...s.env }, encoding: 'utf8' }).trim();
+      if (left === '') break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.equal(left, '', 'no job left in the queue');
+  });
+});
