@@ -58,3 +58,16 @@ describe('slurm bootstrap on a one-node Slurm', slurmSkip(), () => {
     assert.equal(left, '', 'no job left in the queue');
   });
 });
+
+test('Slurm host lists and task counts expand like scontrol show hostnames', async () => {
+  const { expandNodeList, expandTasksPerNode, slurmHosts } = await import('../dist/launcher/slurm.js');
+  assert.deepEqual(expandNodeList('vim[1-3,07],head'), ['vim1', 'vim2', 'vim3', 'vim07', 'head']);
+  assert.deepEqual(expandNodeList('n[08-10]'), ['n08', 'n09', 'n10']);
+  assert.deepEqual(expandNodeList('solo'), ['solo']);
+  assert.deepEqual(expandTasksPerNode('2(x3),1'), [2, 2, 2, 1]);
+  assert.deepEqual(slurmHosts({ SLURM_JOB_ID: '5', SLURM_JOB_NODELIST: 'vim[1-2]', SLURM_TASKS_PER_NODE: '6(x2)' }), [
+    { name: 'vim1', slots: 6 },
+    { name: 'vim2', slots: 6 },
+  ]);
+  assert.throws(() => slurmHosts({}), /not inside a Slurm allocation/);
+});
