@@ -2,6 +2,7 @@
 // one when the program was started on its own.
 import { hostname as osHostname } from 'node:os';
 import { Comm, type Runtime } from './comm/comm.js';
+import { WsBackend } from './comm/ws-backend.js';
 import { OrchidError } from './errors.js';
 import { connectCoordinator, readSecret, watchLauncher, type CoordClient } from './launcher/coord-client.js';
 import { Engine } from './transport/engine.js';
@@ -92,7 +93,7 @@ async function start(options: InitOptions): Promise<Comm> {
     process.stderr.write(`orchid: rank ${rank}: lost the connection to the launcher, exiting\n`);
     process.exit(1);
   });
-  return (rt.world = new Comm(rt, 0, Array.from({ length: size }, (_, i) => i), rank));
+  return (rt.world = new Comm(rt, new WsBackend(rt, 0, Array.from({ length: size }, (_, i) => i), rank)));
 }
 
 /** Which MPI's process manager started this process, from its environment, and the job size it announced. */
@@ -153,7 +154,7 @@ async function startMpi(): Promise<Comm> {
       return finalizing;
     },
   };
-  return (rt.world = new Comm(rt, 0, [], 0, be));
+  return (rt.world = new Comm(rt, be));
 }
 
 function singleton(): Comm {
@@ -161,7 +162,7 @@ function singleton(): Comm {
   const hosts = [host];
   const engine = new Engine({ rank: 0, size: 1, eagerLimit: EAGER_LIMIT, window: WINDOW, hosts });
   const rt = runtime(engine, hosts, { abort: async () => {}, close: async () => {} });
-  return (rt.world = new Comm(rt, 0, [0], 0));
+  return (rt.world = new Comm(rt, new WsBackend(rt, 0, [0], 0)));
 }
 
 interface Job {

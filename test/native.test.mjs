@@ -56,7 +56,7 @@ test('without the addon: --transport mpi is a clear error, --transport auto runs
   const env = { ORCHID_MPI_ADDON: '/nonexistent/orchid_mpi.node' };
   const bad = await orchidrun(['-n', '2', '--transport', 'mpi', join(NATIVE, 'hello.mjs')], { env });
   assert.equal(bad.code, 2, bad.stderr);
-  assert.match(bad.stderr, /--transport mpi: the native MPI addon is not built .*install MPICH/);
+  assert.match(bad.stderr, /the mpi transport is not available: the native addon is not built .*install MPICH/);
   const auto = await orchidrun(['-n', '2', '--transport', 'auto', join(NATIVE, 'hello.mjs')], { env });
   assert.equal(auto.code, 0, auto.stderr);
   assert.match(auto.stdout, /hello 0\/2 transport=ws/);

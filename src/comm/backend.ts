@@ -1,7 +1,8 @@
-// The layer below Comm: what a communicator asks of its transport once the arguments are
-// checked. The ws transport is served by Comm's own matching engine and JS collective
-// algorithms (src/transport/engine.ts, src/comm/collectives/); the mpi transport by
-// src/transport/mpi/backend.ts, which hands matching and collectives to libmpi.
+// The layer below Comm: what a communicator asks of its transport once the caller's
+// arguments are checked. Two implementations:
+//   ws:  src/comm/ws-backend.ts — orchid's own matching engine (src/transport/engine.ts)
+//        and the JS collective algorithms (src/comm/collectives/)
+//   mpi: src/transport/mpi/backend.ts — libmpi's matching and collectives (native addon)
 import type { Packet } from '../codec/index.js';
 import type { Reducer } from './ops.js';
 
@@ -17,28 +18,35 @@ export interface RawStatus {
   bytes: number;
 }
 
-/** A communicator's transport. Ranks are ranks of this communicator. Every `prepare`
- *  callback runs the caller's local checks and encoding; when it throws on any rank, the
- *  collective still completes its first step everywhere and fails on every rank. */
+export type ReduceKind = 'allreduce' | 'reduce' | 'scan' | 'exscan';
+
+/**
+ * A communicator's transport. Ranks are ranks of this communicator. The `prepare` and
+ * `check` callbacks run the caller's local checks and encoding inside the collective: when
+ * one throws on any rank, every member fails the call (with that error, or one naming the
+ * rank it came from) instead of hanging.
+ */
 export interface CommBackend {
   readonly rank: number;
   readonly size: number;
   readonly hostname: string;
   /** the largest tag this transport carries */
   readonly tagUb: number;
+
+  /** resolves when the packet's memory may be reused */
   send(pkt: Packet, dest: number, tag: number, call: string): Promise<void>;
   recv(source: number, tag: number, call: string): Promise<RawMessage>;
   probe(source: number, tag: number, call: string): Promise<RawStatus>;
   iprobe(source: number, tag: number): RawStatus | undefined;
 
   barrier(): Promise<void>;
-  bcast(root: number, prepare: () => Packet): Promise<unknown>;
-  scatter(root: number, prepare: () => Packet[]): Promise<unknown>;
-  gather(root: number, prepare: () => Packet, all: boolean, call: string): Promise<unknown[] | undefined>;
-  alltoall(prepare: () => Packet[]): Promise<unknown[]>;
-  /** kind: allreduce | reduce | scan | exscan */
-  reduce(kind: 'allreduce' | 'reduce' | 'scan' | 'exscan', value: unknown, r: Reducer, root: number, check: () => void): Promise<unknown>;
+  /** the root's value decoded on the others; undefined at the root */
+  bcast(root: number, prepare: () => Packet, check: () => void): Promise<unknown>;
+  scatter(root: number, prepare: () => Packet[], check: () => void): Promise<unknown>;
+  /** every rank's value at the root (all: everywhere), undefined elsewhere */
+  gather(value: unknown, root: number, all: boolean, call: string, check: () => void): Promise<unknown[] | undefined>;
+  alltoall(parts: readonly unknown[], check: () => void): Promise<unknown[]>;
+  reduce(kind: ReduceKind, value: unknown, r: Reducer, root: number, check: () => void): Promise<unknown>;
+  /** shared: one communicator per host (color and key are ignored) */
   split(color: number, key: number, shared: boolean, call: string): Promise<CommBackend | null>;
-  abort(code: number): void;
-  finalize(): Promise<void>;
 }

@@ -68,7 +68,7 @@ export interface MpiexecCommand {
 /** The mpiexec command line for `opts` (throws ERR_ARG when the mpi transport cannot run). */
 export function mpiexecCommand(opts: LaunchOptions): { cmd: MpiexecCommand; np: number; timeout?: number; tagOutput: boolean } {
   const { addon, error } = loadAddon();
-  if (!addon) throw arg(`--transport mpi: ${error}`);
+  if (!addon) throw arg(`the mpi transport is not available: ${error}`);
   if (addon.flavor === 'unknown') throw arg('--transport mpi: the native addon was built against an MPI that is neither MPICH nor Open MPI');
   const flavor = addon.flavor;
   const plan = planJob({ ...opts, transport: 'ws', bootstrap: opts.bootstrap ?? (undefined as never) });

@@ -47,7 +47,7 @@ export function loadAddon(): { addon?: Addon; error?: string; path?: string } {
   if (cached) return cached;
   const path = addonCandidates().find((p) => existsSync(p));
   if (!path) {
-    cached = { error: 'the native MPI addon is not built (no MPI was found at install time; install MPICH, e.g. `apt-get install mpich libmpich-dev` or `pacman -S mpich`, then run `npm rebuild orchid-mpi`)' };
+    cached = { error: 'the native addon is not built (no MPI was found at install time; install MPICH, e.g. `apt-get install mpich libmpich-dev` or `pacman -S mpich`, then run `npm rebuild orchid-mpi`)' };
     return cached;
   }
   try {

@@ -5,7 +5,7 @@
 // v-variant. Typed arrays go to MPI by pointer and stay referenced here until MPI is done.
 import { hostname as osHostname } from 'node:os';
 import { decode, elemCode, elemCtor, encode, ELEM_BUFFER, ELEM_NONE, type Packet, type TypedArray } from '../../codec/index.js';
-import type { CommBackend, RawMessage, RawStatus } from '../../comm/backend.js';
+import type { CommBackend, RawMessage, RawStatus, ReduceKind } from '../../comm/backend.js';
 import type { Reducer } from '../../comm/ops.js';
 import { OrchidError, type ErrorCode } from '../../errors.js';
 import type { Addon, AddonInfo } from './addon.js';
@@ -149,7 +149,8 @@ export class MpiBackend implements CommBackend {
     return this.serial(() => this.coll('barrier'));
   }
 
-  bcast(root: number, prepare: () => Packet): Promise<unknown> {
+  bcast(root: number, prepare: () => Packet, check: () => void): Promise<unknown> {
+    check(); // a bad root cannot be reported through MPI: it fails here, before any MPI call
     return this.serial(async () => {
       const me = this.rank === root;
       let pkt: Packet | undefined;
@@ -177,7 +178,8 @@ export class MpiBackend implements CommBackend {
     });
   }
 
-  scatter(root: number, prepare: () => Packet[]): Promise<unknown> {
+  scatter(root: number, prepare: () => Packet[], check: () => void): Promise<unknown> {
+    check();
     return this.serial(async () => {
       const n = this.size;
       const me = this.rank === root;
@@ -210,7 +212,12 @@ export class MpiBackend implements CommBackend {
     });
   }
 
-  gather(root: number, prepare: () => Packet, all: boolean, call: string): Promise<unknown[] | undefined> {
+  gather(value: unknown, root: number, all: boolean, call: string, check: () => void): Promise<unknown[] | undefined> {
+    check();
+    return this.gatherPackets(root, () => encode(value, call), all, call);
+  }
+
+  private gatherPackets(root: number, prepare: () => Packet, all: boolean, call: string): Promise<unknown[] | undefined> {
     return this.serial(async () => {
       const n = this.size;
       let pkt: Packet | undefined;
@@ -240,14 +247,15 @@ export class MpiBackend implements CommBackend {
     });
   }
 
-  alltoall(prepare: () => Packet[]): Promise<unknown[]> {
+  alltoall(parts: readonly unknown[], check: () => void): Promise<unknown[]> {
     return this.serial(async () => {
       const n = this.size;
       let pkts: Packet[] | undefined;
       let err: unknown;
       const hdrs = new Int32Array(2 * n);
       try {
-        pkts = prepare();
+        check();
+        pkts = parts.map((p) => encode(p, 'alltoall'));
         pkts.forEach((p, i) => ((hdrs[2 * i] = p.bytes.length), (hdrs[2 * i + 1] = p.elem)));
       } catch (e) {
         err = e;
@@ -266,7 +274,7 @@ export class MpiBackend implements CommBackend {
     });
   }
 
-  reduce(kind: 'allreduce' | 'reduce' | 'scan' | 'exscan', value: unknown, r: Reducer, root: number, check: () => void): Promise<unknown> {
+  reduce(kind: ReduceKind, value: unknown, r: Reducer, root: number, check: () => void): Promise<unknown> {
     const op = OPS.indexOf(r.name);
     const arith = op >= 0 && op <= 3;
     // numbers with sum/prod/min/max: one MPI call on one double, nothing else
@@ -320,10 +328,10 @@ export class MpiBackend implements CommBackend {
       return encode(value, kind);
     };
     if (kind === 'reduce') {
-      const all = await this.gather(root, prep, false, kind);
+      const all = await this.gatherPackets(root, prep, false, kind);
       return all && fold(all, r, all.length);
     }
-    const all = (await this.gather(root, prep, true, kind))!;
+    const all = (await this.gatherPackets(root, prep, true, kind))!;
     if (kind === 'allreduce') return fold(all, r, all.length);
     if (kind === 'scan') return fold(all, r, this.rank + 1);
     return this.rank === 0 ? undefined : fold(all, r, this.rank);

@@ -1,0 +1,156 @@
+// The ws transport's CommBackend: point-to-point through orchid's matching engine
+// (src/transport/engine.ts) on the communicator's context, collectives as the JS
+// algorithms of src/comm/collectives/ on context+1 with one tag per call, so the two never
+// match each other. A collective that fails on one rank is reported to the other members.
+import { decode, type Packet } from '../codec/index.js';
+import { OrchidError } from '../errors.js';
+import { ANY_SOURCE, type Arrival } from '../transport/matching.js';
+import type { CommBackend, RawMessage, RawStatus, ReduceKind } from './backend.js';
+import { allreduce } from './collectives/allreduce.js';
+import type { Coll } from './collectives/coll.js';
+import { allgather, alltoall, barrier, gather, scatter } from './collectives/exchange.js';
+import { scan } from './collectives/scan.js';
+import { bcastPacket, reduceTree } from './collectives/tree.js';
+import type { Runtime } from './comm.js';
+import type { Reducer } from './ops.js';
+import { MAX_TAG } from './validate.js';
+
+export class WsBackend implements CommBackend {
+  readonly size: number;
+  readonly hostname: string;
+  readonly tagUb = MAX_TAG;
+  #collSeq = 0;
+
+  constructor(
+    private readonly rt: Runtime,
+    /** context id: even; +1 is the collective context */
+    private readonly ctx: number,
+    /** world rank of each member */
+    readonly group: readonly number[],
+    readonly rank: number,
+  ) {
+    this.size = group.length;
+    this.hostname = rt.hosts[group[rank]!]!;
+  }
+
+  // ---- point to point ----
+
+  send(pkt: Packet, dest: number, tag: number, call: string): Promise<void> {
+    const e = this.rt.engine;
+    return e.hold(e.send(this.ctx, this.rank, this.group[dest]!, tag, pkt, call));
+  }
+
+  async recv(source: number, tag: number, call: string): Promise<RawMessage> {
+    const a = await this.post(call, source, tag, false, this.ctx);
+    const packet = a.packet ?? (await this.rt.engine.hold(a.fetch!()));
+    return { packet, source: a.src, tag: a.tag };
+  }
+
+  async probe(source: number, tag: number, call: string): Promise<RawStatus> {
+    const a = await this.post(call, source, tag, true, this.ctx);
+    return { source: a.src, tag: a.tag, bytes: a.bytes };
+  }
+
+  iprobe(source: number, tag: number): RawStatus | undefined {
+    const a = this.rt.engine.matcher.peek(this.ctx, source, tag);
+    return a && { source: a.src, tag: a.tag, bytes: a.bytes };
+  }
+
+  private post(call: string, src: number, tag: number, peek: boolean, ctx: number): Promise<Arrival> {
+    const e = this.rt.engine;
+    const me = this.group[this.rank]!;
+    const from = src === ANY_SOURCE ? this.group.filter((w) => w !== me) : [this.group[src]!];
+    if (from.length > 0 && from.every((w) => e.isLost(w)))
+      return Promise.reject(new OrchidError('ERR_PEER_LOST', `${call}: rank ${this.rank} cannot hear from ${e.describePeer(from[0]!)}: it is gone`));
+    return e.hold(new Promise<Arrival>((resolve, reject) => e.post({ ctx, src, tag, peek, call, from, resolve, reject })));
+  }
+
+  // ---- collectives ----
+
+  /** Run one collective call on the collective context with its own tag. A failure here
+   *  is reported to the other members so none of them hangs. */
+  private async collective<T>(call: string, body: (c: Coll) => Promise<T>): Promise<T> {
+    const tag = this.#collSeq;
+    this.#collSeq = (this.#collSeq + 1) & 0x7fffffff;
+    const e = this.rt.engine;
+    const ctx = this.ctx + 1;
+    const c: Coll = {
+      call,
+      rank: this.rank,
+      size: this.size,
+      send: (dest, pkt) => e.send(ctx, this.rank, this.group[dest]!, tag, pkt, call),
+      recv: async (src) => {
+        const a = await this.post(call, src, tag, false, ctx);
+        return a.packet ?? (await e.hold(a.fetch!()));
+      },
+    };
+    try {
+      return await e.hold(body(c));
+    } catch (err) {
+      if (!e.isRemoteError(err)) e.collError(ctx, tag, this.group, err as Error);
+      throw err;
+    }
+  }
+
+  barrier(): Promise<void> {
+    return this.collective('barrier', barrier);
+  }
+
+  bcast(root: number, prepare: () => Packet, check: () => void): Promise<unknown> {
+    return this.collective('bcast', async (c) => {
+      check();
+      const pkt = await bcastPacket(c, c.rank === root ? prepare() : undefined, root);
+      return c.rank === root ? undefined : decode(pkt);
+    });
+  }
+
+  scatter(root: number, prepare: () => Packet[], check: () => void): Promise<unknown> {
+    return this.collective('scatter', async (c) => {
+      check();
+      return scatter(c, c.rank === root ? prepare() : undefined, root);
+    });
+  }
+
+  gather(value: unknown, root: number, all: boolean, call: string, check: () => void): Promise<unknown[] | undefined> {
+    return this.collective(call, async (c) => {
+      check();
+      return all ? allgather(c, value) : gather(c, value, root);
+    });
+  }
+
+  alltoall(parts: readonly unknown[], check: () => void): Promise<unknown[]> {
+    return this.collective('alltoall', async (c) => {
+      check();
+      return alltoall(c, parts);
+    });
+  }
+
+  reduce(kind: ReduceKind, value: unknown, r: Reducer, root: number, check: () => void): Promise<unknown> {
+    return this.collective(kind, async (c) => {
+      check();
+      if (kind === 'reduce') return reduceTree(c, value, r, root);
+      if (kind === 'allreduce') return allreduce(c, value, r);
+      return scan(c, value, r, kind === 'exscan');
+    });
+  }
+
+  async split(color: number, key: number, shared: boolean, call: string): Promise<CommBackend | null> {
+    const rt = this.rt;
+    if (shared) {
+      const hosts = (await this.collective(call, (c) => allgather(c, this.hostname))) as string[];
+      color = hosts.indexOf(this.hostname);
+      key = this.rank;
+    }
+    // One allgather agrees on the members and on a context id free on all of them.
+    const all = (await this.collective(call, (c) => allgather(c, [color, key, rt.nextCtx]))) as [number, number, number][];
+    const ctx = Math.max(...all.map((x) => x[2]));
+    rt.nextCtx = ctx + 2;
+    if (color < 0) return null;
+    const members = all
+      .map(([col, k], i) => ({ col, k, i }))
+      .filter((m) => m.col === color)
+      .sort((a, b) => a.k - b.k || a.i - b.i);
+    const group = members.map((m) => this.group[m.i]!);
+    return new WsBackend(rt, ctx, group, members.findIndex((m) => m.i === this.rank));
+  }
+}
