@@ -8,7 +8,7 @@ import { mkdtempSync, readdirSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { ROOT, orchidrun } from './helpers/run.mjs';
+import { ROOT, orchidrun, startOrchidrun, waitDead } from './helpers/run.mjs';
 
 const NATIVE = join(ROOT, 'test/native');
 const { loadAddon } = await import('../dist/transport/mpi/addon.js');
@@ -95,6 +95,15 @@ test('mpi: --timeout ends a job stuck in MPI with 124', { skip: process.env.CI ?
   const r = await orchidrun(['-n', '2', '--transport', 'mpi', '--timeout', '2', join(NATIVE, 'die-in-collective.mjs')], { env: { DIE: 'never' }, timeoutMs: 60_000 });
   assert.equal(r.code, 124, r.stderr);
   assert.match(r.stderr, /timeout/);
+});
+
+test('mpi: SIGKILL of orchidrun leaves no rank and no mpiexec running', { skip: process.env.CI ? false : noAddon }, async () => {
+  const run = startOrchidrun(['-n', '2', '--transport', 'mpi', join(NATIVE, 'sleepy.mjs')], { timeoutMs: 60_000 });
+  const ups = await run.waitFor(/^up \d+ (\d+)$/gm, 2, 30_000);
+  const pids = ups.map((m) => Number(m[1]));
+  process.kill(run.child.pid, 'SIGKILL'); // the launcher only, not its process group
+  assert.deepEqual(await waitDead(pids, 10_000), [], 'ranks outlived the launcher');
+  await run.result;
 });
 
 test('mpi: --tag-output, --env and --wdir are translated for mpiexec', { skip: process.env.CI ? false : noAddon }, async () => {

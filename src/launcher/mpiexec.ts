@@ -120,6 +120,7 @@ export class MpiexecJob implements Job {
   private timedOut = false;
   private kills = 0;
   private firstCode: number | undefined;
+  private guardProc: ChildProcess | undefined;
 
   constructor(private readonly opts: LaunchOptions) {
     this.done = new Promise((r) => (this.resolveDone = r));
@@ -137,6 +138,7 @@ export class MpiexecJob implements Job {
       detached: true,
     });
     this.child = child;
+    this.guard(child.pid);
     if (typeof stdin === 'object') stdin.pipe(child.stdin!);
     else if (stdin !== 'inherit' && stdin !== 'ignore') child.stdin!.end(stdin);
     let open = 2;
@@ -171,6 +173,7 @@ export class MpiexecJob implements Job {
     const finish = () => {
       if (!exit || open > 0) return;
       if (timer) clearTimeout(timer);
+      this.guardProc?.stdin?.end();
       this.output.end();
       const { code, signal } = exit;
       let status = this.timedOut ? 124 : code ?? 128 + (signal ? signalNumber(signal) : 0);
@@ -199,6 +202,20 @@ export class MpiexecJob implements Job {
         this.kill('SIGTERM');
         setTimeout(() => this.signalGroup('SIGKILL'), 2000).unref();
       }, timeout * 1000);
+  }
+
+  /**
+   * mpiexec runs in its own process group (so one signal reaches it and its ranks). A guard
+   * process holds a pipe from this launcher: when the launcher dies, even by SIGKILL, the pipe
+   * closes and the guard kills that group, so nothing is left running.
+   */
+  private guard(pgid: number | undefined): void {
+    if (pgid === undefined) return;
+    const code = `process.stdin.resume();process.stdin.on('close',()=>{try{process.kill(-${pgid},'SIGKILL')}catch{}process.exit(0)})`;
+    const g = spawn(process.execPath, ['-e', code], { stdio: ['pipe', 'ignore', 'ignore'], detached: true });
+    g.unref();
+    (g.stdin as unknown as { unref?: () => void } | null)?.unref?.();
+    this.guardProc = g;
   }
 
   private signalGroup(sig: NodeJS.Signals): void {
