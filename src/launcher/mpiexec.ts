@@ -5,7 +5,10 @@
 // --wdir); the output comes back as the same rank-attributed lines as with ws.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { constants as osConstants } from 'node:os';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { isIP } from 'node:net';
+import { constants as osConstants, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { OrchidError } from '../errors.js';
 import { loadAddon } from '../transport/mpi/addon.js';
@@ -14,6 +17,7 @@ import type { LaunchOptions } from './options.js';
 import { planJob } from './options.js';
 import { AsyncQueue } from './queue.js';
 import { findOnPath, rankCommand } from './script.js';
+import { splitCommand } from './ssh.js';
 
 export type MpiFlavor = 'mpich' | 'openmpi';
 
@@ -84,14 +88,21 @@ export function mpiexecCommand(opts: LaunchOptions): { cmd: MpiexecCommand; np: 
   const hosts = plan.placement.hosts;
   const allLocal = hosts.every((h) => h.local);
   const hostList = hosts.map((h) => `${h.name}:${h.ranks.length}`).join(',');
+  const ssh = !allLocal && opts.ssh !== undefined ? splitCommand(opts.ssh) : undefined;
+  const iface = opts.iface !== undefined && !isIP(opts.iface) ? opts.iface : undefined;
   if (flavor === 'mpich') {
     args.push('-n', String(np));
     if (!allLocal) args.push('-hosts', hostList);
+    // Hydra takes one executable for ssh: a command line with arguments goes into a wrapper
+    if (ssh) args.push('-launcher', 'ssh', '-launcher-exec', sshWrapper(ssh));
+    if (iface) args.push('-iface', iface);
     args.push('-wdir', plan.wdir, '-prepend-rank');
     for (const [k, v] of Object.entries(rankEnv)) args.push('-genv', k, v);
   } else {
     args.push('-n', String(np), '--oversubscribe', '--tag-output');
     if (!allLocal) args.push('--host', hostList);
+    if (ssh) args.push('--mca', 'plm_rsh_agent', ssh.map(shellQuote).join(' '));
+    if (iface) args.push('--mca', 'btl_tcp_if_include', iface, '--mca', 'oob_tcp_if_include', iface);
     args.push('--wdir', plan.wdir);
     for (const [k, v] of Object.entries(rankEnv)) args.push('-x', `${k}=${v}`);
   }
@@ -103,6 +114,18 @@ export function mpiexecCommand(opts: LaunchOptions): { cmd: MpiexecCommand; np: 
     env.OMPI_ALLOW_RUN_AS_ROOT_CONFIRM = '1';
   }
   return { cmd: { file: found.path, args, flavor, env, cwd: plan.wdir }, np, timeout: plan.timeout, tagOutput: plan.tagOutput };
+}
+
+function shellQuote(w: string): string {
+  return /^[A-Za-z0-9_./=:,@+-]+$/.test(w) ? w : `'${w.replace(/'/g, `'\\''`)}'`;
+}
+
+/** An executable that runs `ssh` (a split command line) with the arguments Hydra gives it. */
+function sshWrapper(ssh: string[]): string {
+  const dir = mkdtempSync(join(tmpdir(), 'orchid-ssh-'));
+  const file = join(dir, 'ssh');
+  writeFileSync(file, `#!/bin/sh\nexec ${ssh.map(shellQuote).join(' ')} "$@"\n`, { mode: 0o700 });
+  return file;
 }
 
 const MPICH_LINE = /^\[(\d+)\] ?(.*)$/s;
