@@ -263,6 +263,7 @@ Napi::Value resultOf(Napi::Env env, Op* op) {
     }
     case K_SPLIT: {
       if (op->newComm == MPI_COMM_NULL) return env.Null();
+      JsLock lk;  // the progress thread reads `comms`
       comms.push_back(op->newComm);
       return Napi::Number::New(env, comms.size() - 1);
     }
