@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { slurmSkip, slurmUp } from './helpers/cluster.mjs';
+import { clusterSkip, clusterUp, slurmSkip, slurmUp, waitHostsClean } from './helpers/cluster.mjs';
 import { ORCHIDRUN, RANK, ROOT, startOrchidrun, waitDead } from './helpers/run.mjs';
 
 const JOB = join(ROOT, 'test/programs/cluster/job.mjs');
@@ -70,4 +70,39 @@ test('Slurm host lists and task counts expand like scontrol show hostnames', asy
     { name: 'vim2', slots: 6 },
   ]);
   assert.throws(() => slurmHosts({}), /not inside a Slurm allocation/);
+});
+
+describe('slurm bootstrap across 3 emulated hosts (one slurmd per host namespace)', { ...clusterSkip(), ...slurmSkip() }, () => {
+  let c;
+  before(() => {
+    c = clusterUp(3);
+    s = slurmUp(true);
+  });
+  after(() => {
+    s?.down();
+    c?.down();
+  });
+
+  test('salloc -N 3 --ntasks-per-node=2: each host runs its 2 ranks under a job step, bound to its address', async () => {
+    const run = salloc(['-N', '3', '--ntasks-per-node=2'], [JOB, 'where']);
+    const r = await run.result;
+    assert.equal(r.code, 0, r.stderr);
+    const all = JSON.parse(/^WHERE (.*)$/m.exec(r.stdout)[1]);
+    const expect = ['node1', 'node1', 'node2', 'node2', 'node3', 'node3'];
+    assert.deepEqual(all.map((x) => x.host), expect);
+    assert.deepEqual(all.map((x) => x.addr), expect.map((n) => c.hosts.find((h) => h.name === n).addr));
+    assert.deepEqual(await waitHostsClean(c, 10_000, ['sshd', 'slurmd']), []);
+  });
+
+  test('kill -9 of a rank on node3: the job ends naming it, nothing left on any host', async () => {
+    const run = salloc(['-N', '3', '-n', '3'], [JOB, 'wait']);
+    const found = (await run.waitFor(/^WAIT (.*)$/gm, 3, 30_000)).map((m) => JSON.parse(m[1]));
+    const victim = found.find((f) => f.host === 'node3');
+    process.kill(victim.pid, 'SIGKILL');
+    const r = await run.result;
+    assert.equal(r.hung, false);
+    assert.equal(r.code, 137, r.stderr);
+    assert.match(r.stderr, new RegExp(`orchidrun: rank ${victim.rank} on host node3 was killed by signal SIGKILL`));
+    assert.deepEqual(await waitHostsClean(c, 15_000, ['sshd', 'slurmd']), []);
+  });
 });

@@ -11,6 +11,7 @@ import { SECRET_FD, type HostJobSpec, type OutStream, type ProxyEvent } from './
 import type { ProxyLink } from './proxy-link.js';
 import { AsyncQueue } from './queue.js';
 import { addressTowards } from './ssh.js';
+import { slurmNodeAddr } from './slurm.js';
 
 export interface OutputLine {
   rank: number;
@@ -96,7 +97,8 @@ export class JobRun implements Job {
       if (this.plan.addr === undefined) {
         // advertise the address on the route to the first remote host
         const first = this.plan.placement.hosts.find((h) => !h.local)!;
-        this.addr = await addressTowards(first.name, this.plan.ssh);
+        const known = this.plan.bootstrap.name === 'slurm' ? await slurmNodeAddr(first.name) : undefined;
+        this.addr = await addressTowards(first.name, this.plan.ssh, known);
       }
       const coord = new Coordinator({ secret: this.secret, size: this.np, host: this.addr });
       this.coordinator = coord;

@@ -3,7 +3,7 @@
 //   srun --nodes=1 --ntasks=1 --nodelist=HOST --overlap --kill-on-bad-exit=1 NODE proxy.js
 // speaking the same protocol on the step's stdin/stdout (Hydra's slurm bootstrap does the
 // same with its pmi_proxy). Slurm then accounts, confines and cleans up the proxies.
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { OrchidError } from '../errors.js';
 import type { HostSpec } from '../cli/hostfile.js';
 import type { HostPlan } from './plan.js';
@@ -71,6 +71,16 @@ export function slurmHosts(env = process.env): HostSpec[] {
   const perText = env.SLURM_TASKS_PER_NODE || env.SLURM_JOB_CPUS_PER_NODE;
   const per = perText ? expandTasksPerNode(perText) : names.map(() => 1);
   return names.map((name, i) => ({ name, slots: per[i] ?? per[per.length - 1] ?? 1 }));
+}
+
+/** The node's address as Slurm knows it (`scontrol show node`: NodeAddr), if it says. */
+export function slurmNodeAddr(name: string): Promise<string | undefined> {
+  return new Promise((resolve) => {
+    execFile(process.env.ORCHID_SCONTROL || 'scontrol', ['show', 'node', '-o', name], { timeout: 5000 }, (err, stdout) => {
+      const m = err ? null : /(?:^|\s)NodeAddr=(\S+)/.exec(String(stdout));
+      resolve(m ? m[1] : undefined);
+    });
+  });
 }
 
 /** Start one proxy as a job step on `host`. */

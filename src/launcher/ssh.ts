@@ -136,8 +136,8 @@ export function sourceAddressFor(addr: string, port = 9): Promise<string> {
 }
 
 /** The address this machine should advertise so that `host` (as ssh knows it) can reach it. */
-export async function addressTowards(host: string, ssh?: string): Promise<string> {
-  const name = await sshHostName(host, ssh);
+export async function addressTowards(host: string, ssh?: string, known?: string): Promise<string> {
+  const name = known ?? (await sshHostName(host, ssh));
   let addr: string;
   try {
     addr = isIP(name) ? name : (await lookup(name)).address;

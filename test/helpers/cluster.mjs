@@ -85,11 +85,11 @@ export function clusterProcs(ns) {
  * Poll until no host runs anything but sshd (the listener and sessions still closing).
  * Returns what is left after `ms` as "nsname: pid args" strings (empty when clean).
  */
-export async function waitHostsClean(cluster, ms = 10_000) {
+export async function waitHostsClean(cluster, ms = 10_000, keep = ['sshd']) {
   const end = Date.now() + ms;
   for (;;) {
     const left = [];
-    for (const h of cluster.hosts) for (const p of clusterProcs(h.ns)) if (p.comm !== 'sshd') left.push(`${h.name}: ${p.pid} ${p.args}`);
+    for (const h of cluster.hosts) for (const p of clusterProcs(h.ns)) if (!keep.includes(p.comm)) left.push(`${h.name}: ${p.pid} ${p.args}`);
     if (left.length === 0 || Date.now() > end) return left;
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -114,9 +114,12 @@ export function slurmSkip() {
   return { skip: why };
 }
 
-/** Start slurmctld+slurmd+munged; returns { dir, env (SLURM_CONF), down() }. */
-export function slurmUp() {
-  const dir = execFileSync(SLURM_SH, ['up'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim().split('\n').pop();
+/**
+ * Start slurmctld+slurmd+munged; returns { dir, env (SLURM_CONF), down() }. With
+ * `onCluster`, over the emulated cluster (up already): one slurmd per host namespace.
+ */
+export function slurmUp(onCluster = false) {
+  const dir = execFileSync(SLURM_SH, [onCluster ? 'up-cluster' : 'up'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim().split('\n').pop();
   return { dir, env: { SLURM_CONF: join(dir, 'slurm.conf') }, down: slurmDown };
 }
 
