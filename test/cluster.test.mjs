@@ -61,6 +61,23 @@ describe('ssh bootstrap on 4 emulated hosts', clusterSkip(), () => {
     await assertClean('after a clean job');
   });
 
+  test('this host and remote hosts in one job; --iface picks the advertised address; a loopback --iface with remote hosts is refused', async () => {
+    const mixed = await orchidrun([...base(), '--hosts', 'localhost:2,node2:2', JOB, 'where'], { timeoutMs: 60_000 });
+    assert.equal(mixed.code, 0, mixed.stderr);
+    const all = JSON.parse(/^WHERE (.*)$/m.exec(mixed.stdout)[1]);
+    // this host's ranks advertise the address that routes to the first remote host
+    assert.deepEqual(all.map((x) => x.addr), [c.head, c.head, c.hosts[1].addr, c.hosts[1].addr]);
+    assert.deepEqual(all.map((x) => x.world), ['localhost', 'localhost', 'node2', 'node2']);
+    for (const iface of [c.hosts[0].veth.replace(/-v1$/, '-br'), c.head]) {
+      const r = await orchidrun([...base(), '--iface', iface, '--hosts', 'node1', RANK, 'env'], { timeoutMs: 60_000 });
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(JSON.parse(r.stdout).env.ORCHID_COORD, new RegExp(`^${c.head.replace(/\./g, '\\.')}:\\d+$`), `--iface ${iface}`);
+    }
+    const lo = await orchidrun([...base(), '--iface', 'lo', '--hosts', 'node1', RANK, 'hello']);
+    assert.equal(lo.code, 2);
+    assert.match(lo.stderr, /^orchidrun: --iface lo: 127\.0\.0\.1 is a loopback address, which host node1 cannot reach/);
+  });
+
   test('the job secret is on no command line and in no environment, on any host', async () => {
     const run = startOrchidrun([...base(), '--hosts', HOSTS4, RANK, 'secret'], { timeoutMs: 60_000 });
     const found = await run.waitFor(/^\{.*\}$/gm, 4, 30_000);
