@@ -126,9 +126,14 @@ export class ProxyLink extends EventEmitter<ProxyLinkEvents> {
    */
   startHeartbeat(everyMs: number, timeoutMs: number, onSilent: (silentMs: number) => void): void {
     this.lastHeard = Date.now();
+    let lastTick = Date.now();
     this.hbTimer = setInterval(() => {
       if (this.closed) return;
       this.send({ t: 'hb' });
+      const now = Date.now();
+      // this process was stalled (timers run before pending input is read): not the host's fault
+      if (now - lastTick > 2 * everyMs) this.lastHeard = now;
+      lastTick = now;
       // until the proxy is up, ssh's ConnectTimeout is what bounds the wait
       if (!this.ready) this.lastHeard = Date.now();
       const silent = Date.now() - this.lastHeard;

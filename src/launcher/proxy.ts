@@ -94,8 +94,12 @@ async function prepare(s: HostJobSpec): Promise<void> {
   if (s.heartbeatMs && s.heartbeatTimeoutMs) {
     const limit = s.heartbeatTimeoutMs;
     lastHeard = Date.now();
+    let lastTick = Date.now();
     setInterval(() => {
       emit({ t: 'hb' });
+      const now = Date.now();
+      if (now - lastTick > 2 * s.heartbeatMs!) lastHeard = now; // we were stalled, not the launcher
+      lastTick = now;
       // the launcher (or the link to it) is gone, even though the session did not close
       if (Date.now() - lastHeard > limit) upstreamGone();
     }, s.heartbeatMs).unref();
