@@ -154,6 +154,16 @@ async function startMpi(): Promise<Comm> {
       return finalizing;
     },
   };
+  // A program that ends normally without finalize() is finalized here, as with ws (Open MPI
+  // otherwise reports an "abnormal termination"); a failing exit is left to mpiexec to report.
+  process.on('exit', (code) => {
+    if (rt.ended || code !== 0) return;
+    try {
+      addon.finalize();
+    } catch {
+      /* exiting anyway */
+    }
+  });
   return (rt.world = new Comm(rt, be));
 }
 

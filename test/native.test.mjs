@@ -106,6 +106,13 @@ test('mpi: SIGKILL of orchidrun leaves no rank and no mpiexec running', { skip: 
   await run.result;
 });
 
+test('mpi: a program that ends without finalize() exits 0', { skip: process.env.CI ? false : noAddon }, async () => {
+  const r = await orchidrun(['-n', '2', '--transport', 'mpi', join(NATIVE, 'nofinalize.mjs')], { timeoutMs: 60_000 });
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /^r0 2$/m);
+  assert.match(r.stdout, /^r1 2$/m);
+});
+
 test('mpi: --tag-output, --env and --wdir are translated for mpiexec', { skip: process.env.CI ? false : noAddon }, async () => {
   const r = await orchidrun(['-n', '2', '--transport', 'mpi', '--tag-output', '--env', 'FOO=bar', '--wdir', NATIVE, 'hello.mjs'], { timeoutMs: 60_000 });
   assert.equal(r.code, 0, r.stderr);
