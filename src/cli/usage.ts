@@ -25,14 +25,16 @@ Options:
       --hosts LIST       hosts inline: a,b:2,c
       --ppn N            ranks per host (instead of each host's slots)
       --transport T      auto | ws | mpi (default auto)
-      --bootstrap B      fork | ssh | slurm (default: fork for this host)
+      --bootstrap B      fork | ssh | slurm (default: fork for this host, ssh
+                         for others; slurm inside a Slurm allocation)
       --env K=V          set K=V for the ranks (repeatable)
       --export K[,K2]    pass the launcher's K to the ranks (repeatable)
   -l, --tag-output       prefix every output line with [rank]
       --timeout S        end the job after S seconds (exit status 124)
       --wdir DIR         working directory of the ranks
       --ssh CMD          ssh command line for the ssh bootstrap (default: ssh)
-      --iface NAME|ADDR  interface or address the job advertises
+      --iface NAME|ADDR  interface or address the job advertises (default: the
+                         one that routes to the first remote host)
   -h, --help             show this help
       --version          show the version
 
