@@ -168,6 +168,12 @@ describe('ssh bootstrap on 4 emulated hosts', clusterSkip(), () => {
     await assertClean('after a refused key');
   });
 
+  test('no node at that path on a host: a clear error naming the host and ORCHID_REMOTE_NODE', async () => {
+    const r = await orchidrun([...base(), '--hosts', 'node1', RANK, 'hello'], { timeoutMs: 30_000, env: { ORCHID_REMOTE_NODE: '/nonexistent/node' } });
+    assert.equal(r.code, 255, r.stderr);
+    assert.match(launcherLines(r.stderr)[0], /^orchidrun: cannot start the proxy on host node1: .*\/nonexistent\/node.* \(node must be at the same path there, or set ORCHID_REMOTE_NODE\); rank 0 lost$/);
+  });
+
   test('an unreachable host: a clear error naming it, within the connect timeout', async () => {
     const t0 = Date.now();
     const r = await orchidrun([...base(), '--hosts', 'node1,unreachable', RANK, 'sleep'], { timeoutMs: 30_000, env: { ORCHID_SSH_CONNECT_TIMEOUT: '2' } });

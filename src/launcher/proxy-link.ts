@@ -84,6 +84,10 @@ export class ProxyLink extends EventEmitter<ProxyLinkEvents> {
       // ssh's own failure (cannot connect, key refused, host key mismatch): its last words say why
       const tail = this.stderrTail.filter((l) => l.trim() !== '').slice(-3).join(' | ');
       problem = `cannot start the proxy on host ${this.host} over ssh (ssh exit 255)${tail ? `: ${tail}` : ''}`;
+    } else if (this.via === 'ssh' && !this.ready && !error && (code === 126 || code === 127)) {
+      // the remote shell could not run node
+      const tail = this.stderrTail.filter((l) => l.trim() !== '').slice(-2).join(' | ');
+      problem = `cannot start the proxy on host ${this.host}: ${tail || `exit ${code}`} (node must be at the same path there, or set ORCHID_REMOTE_NODE)`;
     } else if (this.via === 'srun' && !this.ready && !error && code !== 0) {
       const tail = this.stderrTail.filter((l) => l.trim() !== '').slice(-3).join(' | ');
       problem = `cannot start the proxy on host ${this.host} with srun (${signal ? `signal ${signal}` : `exit ${code}`})${tail ? `: ${tail}` : ''}`;
