@@ -106,20 +106,39 @@ export function mpiLauncher(env: NodeJS.ProcessEnv): { flavor: 'mpich' | 'openmp
   return undefined;
 }
 
+/**
+ * A rank that fails before MPI_Init leaves the others waiting in MPI_Init for ever (Hydra does
+ * not end a job whose process exits before joining PMI; measured with a C program too). So
+ * under an mpiexec, the process that started this rank (Hydra's proxy, Open MPI's daemon) is
+ * told to stop, which ends the whole job (the error is on stderr first).
+ */
+function failBeforeMpiInit(underMpiexec: boolean, err: OrchidError): OrchidError {
+  if (underMpiexec) {
+    process.stderr.write(`orchid: ${err.message}\n`); // synchronous on pipes and files
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 300); // let the proxy relay it
+    try {
+      if (process.ppid > 1) process.kill(process.ppid, 'SIGKILL'); // SIGTERM is not enough for Hydra's proxy
+    } catch {
+      /* already gone */
+    }
+  }
+  return err;
+}
+
 const FLAVOR_NAME = { mpich: 'MPICH', openmpi: 'Open MPI', unknown: 'an unknown MPI' };
 
 /** Join a job started by mpiexec (directly, or by orchidrun --transport mpi) over the native addon. */
 async function startMpi(): Promise<Comm> {
   const env = process.env;
   const { addon, error } = loadAddon();
-  if (!addon) throw new OrchidError('ERR_TRANSPORT', `init: the mpi transport is not available: ${error}`);
   const launcher = mpiLauncher(env);
+  if (!addon) throw failBeforeMpiInit(launcher !== undefined, new OrchidError('ERR_TRANSPORT', `init: the mpi transport is not available: ${error}`));
   if (launcher && addon.flavor !== 'unknown' && launcher.flavor !== addon.flavor)
-    throw new OrchidError(
+    throw failBeforeMpiInit(true, new OrchidError(
       'ERR_TRANSPORT',
       `init: rank ${launcher.rank}: this process was started by ${FLAVOR_NAME[launcher.flavor]}'s mpiexec, but the orchid addon is built against ${FLAVOR_NAME[addon.flavor]}; ` +
         `start it with ${addon.flavor === 'mpich' ? 'mpiexec.mpich (or mpiexec.hydra)' : 'mpiexec.openmpi'} or with orchidrun --transport mpi`,
-    );
+    ));
   const proc = new MpiProcess(addon);
   const be = new MpiBackend(proc, 0);
   const expected = launcher?.size ?? Number(env.ORCHID_SIZE ?? NaN);

@@ -113,6 +113,29 @@ test('mpi: a program that ends without finalize() exits 0', { skip: process.env.
   assert.match(r.stdout, /^r1 2$/m);
 });
 
+test('mpi: one rank failing before MPI_Init (its addon missing) ends the job instead of leaving the others in MPI_Init', { skip: process.env.CI ? false : noAddon }, async () => {
+  const exec = findMpiexec(flavor).path;
+  const bad = flavor === 'mpich' ? ['-env', 'ORCHID_MPI_ADDON', '/nonexistent/orchid_mpi.node'] : ['-x', 'ORCHID_MPI_ADDON=/nonexistent/orchid_mpi.node', '--oversubscribe'];
+  const good = flavor === 'mpich' ? [] : ['--oversubscribe'];
+  const env = { ...process.env, OMPI_ALLOW_RUN_AS_ROOT: '1', OMPI_ALLOW_RUN_AS_ROOT_CONFIRM: '1' };
+  const hello = join(NATIVE, 'hello.mjs');
+  const t0 = Date.now();
+  const r = await new Promise((resolve) => {
+    const child = spawn(exec, ['-n', '1', ...bad, process.execPath, hello, ':', '-n', '2', ...good, process.execPath, hello], { env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (out += d));
+    const timer = setTimeout(() => process.kill(-child.pid, 'SIGKILL'), 60_000);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, out });
+    });
+  });
+  assert.ok(Date.now() - t0 < 30_000, `took ${Date.now() - t0} ms: ${r.out}`);
+  assert.notEqual(r.code, 0);
+  assert.match(r.out, /the mpi transport is not available/);
+});
+
 test('mpi: --tag-output, --env and --wdir are translated for mpiexec', { skip: process.env.CI ? false : noAddon }, async () => {
   const r = await orchidrun(['-n', '2', '--transport', 'mpi', '--tag-output', '--env', 'FOO=bar', '--wdir', NATIVE, 'hello.mjs'], { timeoutMs: 60_000 });
   assert.equal(r.code, 0, r.stderr);

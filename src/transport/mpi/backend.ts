@@ -17,6 +17,9 @@ const OPS = ['sum', 'prod', 'min', 'max', 'land', 'lor', 'lxor', 'band', 'bor', 
 /** element kinds MPI reduces natively (Uint8ClampedArray and Buffer reduce in JS) */
 const MPI_REDUCIBLE = new Set([1, 2, 4, 5, 6, 7, 8, 9, 10, 11]);
 const FLOAT = new Set([8, 9]);
+const SR_HDR = 32;
+const SR_DATA = 128;
+const SR_BLOCK = SR_HDR + SR_DATA;
 const ERRS = ['Error', 'TypeError', 'ERR_COUNT', 'ERR_ROOT', 'ERR_RANK', 'ERR_TAG', 'ERR_TRANSPORT', 'ERR_ARG'];
 
 function errCode(e: unknown): number {
@@ -305,6 +308,24 @@ export class MpiBackend implements CommBackend {
       err = e;
     }
     const len = v.length;
+    // small allreduce: the length agreement travels in the same MPI call (a user-defined MPI_Op)
+    if (kind === 'allreduce' && v.byteLength <= SR_DATA) {
+      const block = new Uint8Array(SR_BLOCK);
+      const h = new Int32Array(block.buffer, 0, 8);
+      h.set([len, -len, elem, -elem, op, err ? 1 : 0, -op]);
+      block.set(new Uint8Array(v.buffer, v.byteOffset, v.byteLength), SR_HDR);
+      const got = new Uint8Array(SR_BLOCK);
+      await this.coll('smallAllreduce', block, got);
+      if (err) throw err;
+      const g = new Int32Array(got.buffer, 0, 8);
+      if (g[5]) throw new TypeError(`${kind}: another rank's operand was rejected, so the ${kind} fails on rank ${this.rank} too`);
+      if (g[0] !== -g[1]! || g[2] !== -g[3]! || g[4] !== -g[6]!)
+        throw new OrchidError('ERR_COUNT', `${kind}: the typed arrays differ in ${g[2] !== -g[3]! ? 'element type' : g[4] !== -g[6]! ? 'op' : `length (${-g[1]!} … ${g[0]} elements)`} across ranks (rank ${this.rank} has ${len})`);
+      const C = elemCtor(elem);
+      const out = new C(len) as TypedArray;
+      new Uint8Array(out.buffer).set(got.subarray(SR_HDR, SR_HDR + v.byteLength));
+      return out;
+    }
     const hdr = Int32Array.from([len, -len, elem, -elem, err ? 1 : 0]);
     const agreed = new Int32Array(5);
     await this.coll('allreduce', hdr, agreed, 5, I32, 3);
