@@ -835,6 +835,8 @@ Napi::Value Finalize(const Napi::CallbackInfo& info) {
   if (!initialised || finalised) return info.Env().Undefined();
   stopProgress();
   finalised = true;
+  if (srOp != MPI_OP_NULL) MPI_Op_free(&srOp);
+  if (srType != MPI_DATATYPE_NULL) MPI_Type_free(&srType);
   MPI_Finalize();
   tsfn.Release();
   return info.Env().Undefined();
