@@ -58,6 +58,12 @@ describe('cluster tools on 3 emulated hosts', clusterSkip(), () => {
     assert.match(bad.stdout, /^badkey\s+no\s.*PROBLEM$/m);
     assert.match(bad.stdout, /^badkey: ssh: .*Permission denied \(publickey\)/m);
 
+    // this host without the MPI addon: ws serves, doctor says why, and that is no problem
+    const ws = await orchid(['doctor', 'localhost'], { env: { ORCHID_MPI_ADDON: '/nonexistent/orchid_mpi.node' } });
+    assert.equal(ws.code, 0, ws.stdout + ws.stderr);
+    assert.match(ws.stdout, /^localhost\s+local\s.*\sws only\b.*\sok$/m);
+    assert.match(ws.stdout, /^localhost: note: the mpi transport is not available \(ws serves\): /m);
+
     const nonode = await orchid(['doctor', '--ssh', c.ssh, 'node2'], { env: { ORCHID_REMOTE_NODE: '/nonexistent/node' } });
     assert.equal(nonode.code, 1);
     assert.match(nonode.stdout, /^node2: no node at \/nonexistent\/node \(node on PATH: .*\); set ORCHID_REMOTE_NODE$/m);

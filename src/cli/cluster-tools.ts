@@ -257,8 +257,14 @@ r.mpiexec = (process.env.PATH || '').split(':').some((d) => d && fs.existsSync(p
 (async () => {
   try {
     const m = await import(require('node:url').pathToFileURL(path.join(root, 'dist/transport/mpi/addon.js')).href);
-    const a = m.loadAddon();
-    r.addon = a.addon ? 'loaded' : 'no: ' + String(a.error || 'not built').split('\n')[0].slice(0, 80);
+    if (m.nativeStatus) {
+      const st = m.nativeStatus();
+      r.addon = st.available ? 'loaded' : 'no: ' + String(st.reason || 'not built').split('\n')[0].slice(0, 160);
+      r.flavor = st.flavor;
+    } else {
+      const a = m.loadAddon();
+      r.addon = a.addon ? 'loaded' : 'no: ' + String(a.error || 'not built').split('\n')[0].slice(0, 160);
+    }
   } catch (e) { r.addon = 'no: ' + String(e.message).split('\n')[0].slice(0, 80); }
   r.back = await new Promise((res) => {
     const s = net.connect(Number(headPort), headHost, () => { s.end(); res('ok'); });
@@ -288,10 +294,12 @@ interface Row {
   clock: string;
   ports: string;
   problems: string[];
+  /** Worth knowing, not a problem (exit status stays 0). */
+  notes: string[];
 }
 
 async function checkHost(host: string, ssh: string, root: string): Promise<Row> {
-  const row: Row = { host, ssh: '-', node: '-', orchid: '-', addon: '-', clock: '-', ports: '-', problems: [] };
+  const row: Row = { host, ssh: '-', node: '-', orchid: '-', addon: '-', clock: '-', ports: '-', problems: [], notes: [] };
   const local = isLocalHost(host);
   let headAddr: string;
   try {
@@ -335,7 +343,9 @@ async function checkHost(host: string, ssh: string, root: string): Promise<Row> 
           forward = 'ok';
           s.end();
         });
-        s.on('error', (e: NodeJS.ErrnoException) => (forward = e.code ?? e.message));
+        s.on('error', (e: NodeJS.ErrnoException) => {
+          if (forward !== 'ok') forward = e.code ?? e.message; // a reset after connecting is still a connection
+        });
       } else if (m.t === 'accepted') accepted = true;
     },
   });
@@ -368,15 +378,18 @@ async function checkHost(host: string, ssh: string, root: string): Promise<Row> 
     if (report.orchid !== mine) row.problems.push(`orchid ${String(report.orchid)} there, ${mine} here`);
     if (!report.dist) row.problems.push(`orchid at ${root} is not built (no dist/): run npm install there`);
   }
-  row.addon = `${String(report.addon).startsWith('loaded') ? 'mpi' : 'ws only'}${report.mpiexec ? ', mpiexec' : ''}`;
+  const loaded = String(report.addon).startsWith('loaded');
+  row.addon = `${loaded ? `mpi${report.flavor ? ` (${String(report.flavor)})` : ''}` : 'ws only'}${report.mpiexec ? ', mpiexec' : ''}`;
+  if (!loaded) row.notes.push(`the mpi transport is not available (ws serves): ${String(report.addon).replace(/^no: /, '')}`);
   if (offset !== undefined) {
     row.clock = `${offset >= 0 ? '+' : ''}${offset} ms`;
     if (Math.abs(offset) > 1000) row.problems.push(`clock off by ${offset} ms (benchmarks and logs disagree): run NTP`);
   }
   const back = String(report.back);
-  row.ports = `to here ${back}, from here ${accepted ? 'ok' : forward}`;
+  if (accepted) forward = 'ok';
+  row.ports = `to here ${back}, from here ${forward}`;
   if (back !== 'ok') row.problems.push(`the host cannot reach this host at ${headAddr} (${back}): ranks cannot reach the coordinator (firewall?)`);
-  if (!accepted || forward !== 'ok') row.problems.push(`this host cannot reach a port on the host (${forward}): ranks cannot reach each other (firewall?)`);
+  if (forward !== 'ok') row.problems.push(`this host cannot reach a port on the host (${forward}): ranks cannot reach each other (firewall?)`);
   return row;
 }
 
@@ -401,6 +414,7 @@ export async function doctorMain(argv: readonly string[]): Promise<number> {
   for (const c of cells) process.stdout.write(fmt(c));
   let bad = 0;
   for (const r of rows) {
+    for (const n of r.notes) process.stdout.write(`${r.host}: note: ${n}\n`);
     for (const p of r.problems) process.stdout.write(`${r.host}: ${p}\n`);
     if (r.problems.length) bad++;
   }
