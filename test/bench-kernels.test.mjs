@@ -54,6 +54,31 @@ for (const np of [1, 2, 4]) {
   });
 }
 
+test('every kernel verifies on the mpi transport too (2 ranks, when the native addon works)', { timeout: 120_000 }, async (t) => {
+  const probe = launch({ np: 1, script: fileURLToPath(new URL('../dist/bench/probe.js', import.meta.url)), transport: 'mpi', timeout: 60 });
+  let why;
+  try {
+    for await (const _ of probe.output);
+    const r = await probe.done;
+    if (r.code !== 0) why = r.message ?? `exit ${r.code}`;
+  } catch (e) {
+    why = e.message;
+  }
+  if (why) {
+    assert.ok(!process.env.CI, `the mpi transport must work in CI: ${why}`);
+    t.skip(`mpi transport not available (${why}); install mpich libmpich-dev and rebuild the addon`);
+    return;
+  }
+  const kernels = KERNEL_NAMES.map((k) => ({ kernel: k, scaling: 'strong', base: SMALL[k], repeats: 1 }));
+  const j = launch({ np: 2, script: RANK, args: [JSON.stringify({ kernels })], transport: 'mpi', timeout: 90 });
+  const got = [];
+  for await (const l of j.output) if (l.text.startsWith(PREFIX)) got.push(JSON.parse(l.text.slice(PREFIX.length)));
+  assert.equal((await j.done).code, 0);
+  const ks = got.filter((l) => l.type === 'kernel');
+  assert.equal(ks.length, KERNEL_NAMES.length);
+  for (const l of ks) assert.equal(l.verified, true, `${l.kernel} on mpi: ${l.detail}`);
+});
+
 test('odd sizes and more ranks than rows still verify (uneven blocks, empty ranks)', { timeout: 60_000 }, async () => {
   const kernels = [
     { kernel: 'matmul', scaling: 'strong', base: 3, repeats: 1 },

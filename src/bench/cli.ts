@@ -21,7 +21,8 @@ Options:
   -n, -np N              largest rank count (default: slots of the hosts, else cores)
   -f, --hostfile FILE    hosts as for orchidrun
       --hosts LIST       hosts inline: a,b:2,c
-      --transport T      ws | mpi | all (default ws; all = every transport that works)
+      --transport T      ws | mpi | all (default all: ws, and mpi when a 1-rank
+                         mpi job works; otherwise a note says why it was skipped)
       --out DIR          where to write the results (default bench-results)
       --label NAME       name of this run in reports and comparisons
                          (default HOST-xN, e.g. vim3-x4)
@@ -61,7 +62,7 @@ export function parseBenchArgs(argv: readonly string[]): ParsedBench {
     if (files.length < 1) throw arg('compare: give at least one results.json (usually two or more)');
     return { kind: 'compare', files, out };
   }
-  const o: BenchOptions = { quick: false, transport: 'ws', out: 'bench-results' };
+  const o: BenchOptions = { quick: false, transport: 'all', out: 'bench-results' };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const body = a.replace(/^--?/, '');
