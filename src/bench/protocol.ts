@@ -33,7 +33,17 @@ export interface JobSpec {
 }
 
 export type RankLine =
-  | { type: 'job'; hosts: string[]; ranks: number; localSizes: number[]; threads: number; transport: string }
+  | { type: 'job'; hosts: string[]; ranks: number; localSizes: number[]; threads: number; transport: string; hostDetails?: HostDetail[] }
   | { type: 'micro'; benchmark: string; size: number; unit: string; iters: number; samples: number[] }
   | { type: 'kernel'; kernel: KernelName; scaling: 'strong' | 'weak' | 'hybrid'; size: number; threads: number; samples: number[]; verified: boolean; detail: string }
   | { type: 'error'; message: string };
+
+/** What each host of a job says about itself (from its first local rank). */
+export interface HostDetail {
+  name: string;
+  cpuModel: string;
+  cores: number;
+  memoryBytes: number;
+  node: string;
+  arch: string;
+}

@@ -1,10 +1,10 @@
 // The program every rank of a benchmark job runs (started by the driver through launch()).
 // argv[2] is a JobSpec as JSON. Rank 0 prints the measurements as LINE_PREFIX + JSON lines.
-import { availableParallelism } from 'node:os';
+import { arch, availableParallelism, cpus, totalmem } from 'node:os';
 import { init } from '../index.js';
 import type { Comm } from '../comm/comm.js';
 import { KERNELS, weakRun, type HybridPool, type KernelFn } from './kernels.js';
-import { LINE_PREFIX, type JobSpec, type MicroSpec, type RankLine } from './protocol.js';
+import { LINE_PREFIX, type HostDetail, type JobSpec, type MicroSpec, type RankLine } from './protocol.js';
 
 const spec = JSON.parse(process.argv[2] ?? '{}') as JobSpec;
 const world = await init();
@@ -125,9 +125,11 @@ try {
   const local = await world.splitShared();
   const hosts = (await world.allgather(world.hostname)) as string[];
   const localSizes = (await world.allgather(local.size)) as number[];
+  const me: HostDetail | null = local.rank === 0 ? { name: world.hostname, cpuModel: cpus()[0]?.model?.trim() || 'unknown', cores: availableParallelism(), memoryBytes: totalmem(), node: process.version, arch: arch() } : null;
+  const hostDetails = ((await world.allgather(me)) as (HostDetail | null)[]).filter((h): h is HostDetail => h !== null);
   let hybrid: Awaited<ReturnType<typeof makePool>> | undefined;
   if (spec.hybrid) hybrid = await makePool(local, spec.threads);
-  emit({ type: 'job', hosts: [...new Set(hosts)], ranks: world.size, localSizes, threads: hybrid?.pool.threads ?? 1, transport: process.env.ORCHID_TRANSPORT ?? 'ws' });
+  emit({ type: 'job', hosts: [...new Set(hosts)], ranks: world.size, localSizes, threads: hybrid?.pool.threads ?? 1, transport: process.env.ORCHID_TRANSPORT ?? 'ws', hostDetails });
   if (spec.micro) {
     await pingpong(world, spec.micro);
     await collectives(world, spec.micro);

@@ -40,8 +40,9 @@ export function buildSections(all: Results[]): Section[] {
   };
   envField('label', (r) => r.label);
   envField('hosts', (r) => r.environment.hostnames.join(', '));
-  envField('CPU', (r) => r.environment.cpuModel);
-  envField('cores (this host)', (r) => String(r.environment.cores));
+  envField('CPU (driver host)', (r) => r.environment.cpuModel);
+  envField('hosts of the jobs', (r) => (r.environment.hostDetails ?? []).map((h) => `${h.name}: ${h.cpuModel}, ${h.cores} cores, ${(h.memoryBytes / 2 ** 30).toFixed(1)} GiB, ${h.arch}, Node ${h.node}`).join('; ') || '–');
+  envField('cores (driver host)', (r) => String(r.environment.cores));
   envField('memory', (r) => `${(r.environment.memoryBytes / 2 ** 30).toFixed(1)} GiB`);
   envField('OS', (r) => `${r.environment.os} ${r.environment.arch}`);
   envField('Node', (r) => r.environment.node);

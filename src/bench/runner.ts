@@ -165,6 +165,10 @@ export async function runBench(o: BenchOptions): Promise<{ results: Results; int
   const hostsOf = (lines: RankLine[]): number => {
     const j = lines.find((l) => l.type === 'job') as Extract<RankLine, { type: 'job' }> | undefined;
     if (j) for (const h of j.hosts) if (!env.hostnames.includes(h)) env.hostnames.push(h);
+    for (const d of j?.hostDetails ?? []) {
+      env.hostDetails ??= [];
+      if (!env.hostDetails.some((x) => x.name === d.name)) env.hostDetails.push(d);
+    }
     return j?.hosts.length ?? 1;
   };
   const ingest = (lines: RankLine[], transport: string, ranks: number): void => {

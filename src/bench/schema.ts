@@ -54,6 +54,8 @@ export interface Environment {
   mpi: { library: string; version: string; mpicc: string; mpiexec: string } | null;
   transports: string[];
   notes: string[];
+  /** every host the jobs ran on, as it describes itself (the driver's host may not run ranks) */
+  hostDetails?: Array<{ name: string; cpuModel: string; cores: number; memoryBytes: number; node: string; arch: string }>;
   /** 1-minute load average of this host when the run started and ended (others' work skews timings) */
   loadAverage?: { start: number; end?: number };
 }
@@ -106,6 +108,7 @@ export function validateResults(value: unknown): string[] {
     orchid: (v) => typeof v === 'object' && v !== null && isStr((v as { version: unknown }).version),
     mpi: (v) => v === null || (typeof v === 'object' && isStr((v as { library: unknown }).library)),
     transports: arrOf(isStr), notes: arrOf(isStr),
+    hostDetails: opt(arrOf((h) => typeof h === 'object' && h !== null && isStr((h as { name: unknown }).name) && isPosInt((h as { cores: unknown }).cores))),
   }, errors);
   r.measurements.forEach((m, i) => {
     const where = `measurements[${i}]`;
