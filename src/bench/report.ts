@@ -2,7 +2,7 @@
 // side (compare): every table gets one column group per label, every chart one series per label.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { bytesLabel, lineChart, type Series } from './svg.js';
+import { bytesLabel, lineChart as drawChart, PALETTE, type ChartSpec, type Series } from './svg.js';
 import type { Measurement, Results } from './schema.js';
 
 interface Table {
@@ -29,8 +29,25 @@ function seriesName(multi: boolean, label: string, rest: string): string {
   return multi ? `${label} · ${rest}` : rest;
 }
 
+const DASHES = ['', '7 4', '2 3', '10 3 2 3', '4 2'];
+
 export function buildSections(all: Results[]): Section[] {
   const multi = all.length > 1;
+  // compare: the same thing keeps its colour across labels, each label has its own line pattern
+  const lineChart = (c: ChartSpec): string => {
+    if (!multi) return drawChart(c);
+    const labels = all.map((r) => r.label);
+    const things: string[] = [];
+    const series = c.series.map((s) => {
+      if (s.dashed) return s;
+      const label = labels.find((l) => s.name.startsWith(`${l} · `));
+      const rest = label === undefined ? s.name : s.name.slice(label.length + 3);
+      if (!things.includes(rest)) things.push(rest);
+      const li = label === undefined ? 0 : labels.indexOf(label);
+      return { ...s, color: PALETTE[things.indexOf(rest) % PALETTE.length], dash: DASHES[li % DASHES.length] };
+    });
+    return drawChart({ ...c, series });
+  };
   const sections: Section[] = [];
 
   // environment

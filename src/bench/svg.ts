@@ -4,6 +4,8 @@ export interface Series {
   points: Array<[number, number]>;
   dashed?: boolean;
   color?: string;
+  /** stroke-dasharray of the line (compare: one pattern per label); points are still drawn */
+  dash?: string;
 }
 
 export interface ChartSpec {
@@ -65,9 +67,10 @@ function ticks(lo: number, hi: number, log: boolean, bytes: boolean, int = false
 
 export function lineChart(c: ChartSpec): string {
   const W = c.width ?? 560;
-  const H = c.height ?? 340;
-  const m = { l: 64, r: 16, t: 34, b: 48 };
   const legendH = 16 * Math.ceil(c.series.length / 2);
+  // the plot keeps its size; a long legend makes the chart taller
+  const H = (c.height ?? 340) + Math.max(0, legendH - 32);
+  const m = { l: 64, r: 16, t: 34, b: 48 };
   const plotH = H - m.t - m.b - legendH;
   const plotW = W - m.l - m.r;
   const pts = c.series.flatMap((s) => s.points).filter(([x, y]) => Number.isFinite(x) && Number.isFinite(y) && (!c.xLog || x > 0) && (!c.yLog || y > 0));
@@ -104,12 +107,14 @@ export function lineChart(c: ChartSpec): string {
     const ok = s.points.filter(([x, y]) => Number.isFinite(x) && Number.isFinite(y) && (!c.xLog || x > 0) && (!c.yLog || y > 0)).sort((a, b) => a[0] - b[0]);
     if (ok.length > 1) {
       const d = ok.map(([x, y], k) => `${k ? 'L' : 'M'}${fx(x).toFixed(1)},${fy(y).toFixed(1)}`).join(' ');
-      parts.push(`<path d="${d}" fill="none" stroke="${color}" stroke-width="2"${s.dashed ? ' stroke-dasharray="6 4"' : ''}/>`);
+      const dash = s.dashed ? '6 4' : s.dash;
+      parts.push(`<path d="${d}" fill="none" stroke="${color}" stroke-width="2"${dash ? ` stroke-dasharray="${dash}"` : ''}/>`);
     }
     if (!s.dashed) for (const [x, y] of ok) parts.push(`<circle cx="${fx(x).toFixed(1)}" cy="${fy(y).toFixed(1)}" r="3" fill="${color}"><title>${esc(`${s.name}: ${num(x)}, ${num(y)}`)}</title></circle>`);
     const lx = m.l + (i % 2) * (plotW / 2);
     const ly = m.t + plotH + 44 + Math.floor(i / 2) * 16;
-    parts.push(`<line x1="${lx}" y1="${ly - 4}" x2="${lx + 18}" y2="${ly - 4}" stroke="${color}" stroke-width="2"${s.dashed ? ' stroke-dasharray="6 4"' : ''}/>`);
+    const ldash = s.dashed ? '6 4' : s.dash;
+    parts.push(`<line x1="${lx}" y1="${ly - 4}" x2="${lx + 18}" y2="${ly - 4}" stroke="${color}" stroke-width="2"${ldash ? ` stroke-dasharray="${ldash}"` : ''}/>`);
     parts.push(`<text x="${lx + 22}" y="${ly}">${esc(s.name)}</text>`);
   });
   parts.push('</svg>');
