@@ -1,15 +1,22 @@
 // One rank of the orchid ping-pong: rank 0 sends `size` bytes to rank 1 and waits for them
 // back. Prints one JSON line per size on rank 0: { size, iters, usRoundTrip }.
 import { init } from 'orchid-mpi';
-import { SIZES, itersFor } from './pingpong-sizes.mjs';
+import { FIRST_WARMUP, SIZES, itersFor, warmupFor } from './pingpong-sizes.mjs';
 
 const world = await init();
 if (world.size !== 2) throw new Error('pingpong needs exactly 2 ranks');
 const peer = 1 - world.rank;
+const tiny = new Uint8Array(8);
+for (let i = 0; i < FIRST_WARMUP; i++) {
+  if (world.rank === 0) {
+    await world.send(tiny, peer);
+    await world.recv(peer);
+  } else await world.send(await world.recv(peer), peer);
+}
 for (const size of SIZES) {
   const buf = new Uint8Array(size).fill(7);
   const iters = itersFor(size);
-  const warm = Math.max(2, iters >> 3);
+  const warm = warmupFor(size);
   let t0 = 0n;
   for (let i = 0; i < warm + iters; i++) {
     if (i === warm) t0 = process.hrtime.bigint();

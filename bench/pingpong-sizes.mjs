@@ -5,3 +5,11 @@ export function itersFor(size) {
   const base = size <= 4096 ? 2000 : size <= 262144 ? 300 : 40;
   return Math.max(5, Math.round(base * scale));
 }
+
+/** Round trips before timing a size: enough for the JIT to settle on the hot path. */
+export function warmupFor(size) {
+  return Math.max(20, itersFor(size) >> 2);
+}
+
+/** Round trips of 8 B before the first size, so the first row is not a JIT warm-up. */
+export const FIRST_WARMUP = 3000;

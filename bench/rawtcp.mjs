@@ -3,7 +3,7 @@
 // orchid ranks: { size, iters, usRoundTrip }.
 import { fork } from 'node:child_process';
 import { createConnection, createServer } from 'node:net';
-import { SIZES, itersFor } from './pingpong-sizes.mjs';
+import { FIRST_WARMUP, SIZES, itersFor, warmupFor } from './pingpong-sizes.mjs';
 
 /** Resolves after `n` more bytes arrived on `sock`. */
 function reader(sock) {
@@ -34,10 +34,14 @@ if (process.argv[2] === 'echo') {
   const sock = createConnection(Number(process.argv[3]), '127.0.0.1');
   sock.setNoDelay(true);
   const read = reader(sock);
+  for (let i = 0; i < FIRST_WARMUP; i++) {
+    await read(8);
+    sock.write(Buffer.alloc(8));
+  }
   for (const size of SIZES) {
     const buf = Buffer.alloc(size, 7);
     const iters = itersFor(size);
-    for (let i = 0; i < Math.max(2, iters >> 3) + iters; i++) {
+    for (let i = 0; i < warmupFor(size) + iters; i++) {
       await read(size);
       sock.write(buf);
     }
@@ -51,10 +55,14 @@ if (process.argv[2] === 'echo') {
   const [sock] = await new Promise((r) => server.once('connection', (s) => r([s])));
   sock.setNoDelay(true);
   const read = reader(sock);
+  for (let i = 0; i < FIRST_WARMUP; i++) {
+    sock.write(Buffer.alloc(8));
+    await read(8);
+  }
   for (const size of SIZES) {
     const buf = Buffer.alloc(size, 7);
     const iters = itersFor(size);
-    const warm = Math.max(2, iters >> 3);
+    const warm = warmupFor(size);
     let t0 = 0n;
     for (let i = 0; i < warm + iters; i++) {
       if (i === warm) t0 = process.hrtime.bigint();
