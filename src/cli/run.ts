@@ -33,6 +33,12 @@ export async function runMain(argv: readonly string[], helpCmd = PROG): Promise<
 
   // First Ctrl-C: orderly teardown (ranks get SIGINT, SIGKILL after a grace time); second: hard kill.
   for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(sig, () => job.kill(sig));
+  // Ctrl-Z stops the ranks on every host, then the launcher; fg / bg (SIGCONT) resumes them.
+  process.on('SIGTSTP', () => {
+    job.signal?.('SIGTSTP');
+    setTimeout(() => process.kill(process.pid, 'SIGSTOP'), 100); // let the message reach the proxies first
+  });
+  process.on('SIGCONT', () => job.signal?.('SIGCONT'));
   // A closed stdout (`orchidrun … | head`) ends the job like SIGPIPE would.
   const onPipeError = (): void => job.kill('SIGPIPE');
   process.stdout.on('error', onPipeError);

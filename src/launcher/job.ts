@@ -37,11 +37,15 @@ export interface Job {
   done: Promise<JobResult>;
   /** End the job: `signal` (default SIGTERM) to every rank, SIGKILL after the grace time. A second call kills hard. */
   kill(signal?: NodeJS.Signals): void;
+  /** Send `signal` to every rank without ending the job (SIGTSTP/SIGCONT for Ctrl-Z and fg, SIGUSR1 …). */
+  signal?(signal: NodeJS.Signals): void;
 }
 
 // After teardown starts, how long to wait past the kill grace for proxies to report
 // before hanging up on them, and then before killing them.
 const HANGUP_AFTER_MS = 3000;
+// Between telling the ranks the job is over (coordinator) and signalling them (proxies).
+const ABORT_NOTICE_MS = 200;
 const DESTROY_AFTER_MS = 3000;
 
 // Heartbeats with remote proxies: one line each way every second; a host silent for
@@ -252,11 +256,23 @@ export class JobRun implements Job {
     this.ending = result;
     this.stopStdin?.();
     this.coordinator?.abortAll(result.code, result.message ?? (result.signal ? `job killed by ${result.signal}` : 'job ended'));
-    for (const l of this.links) l.send({ t: 'kill', sig: firstSignal, graceMs: this.plan.killGraceMs });
-    const grace = firstSignal === 'SIGKILL' ? 0 : this.plan.killGraceMs;
+    // The ranks hear why (ERR_ABORTED with the reason) a moment before the signal arrives.
+    const notice = firstSignal === 'SIGKILL' || !this.coordinator ? 0 : ABORT_NOTICE_MS;
+    const kill = (): void => {
+      if (this.finished) return;
+      for (const l of this.links) l.send({ t: 'kill', sig: firstSignal, graceMs: this.plan.killGraceMs });
+    };
+    if (notice === 0) kill();
+    else this.timers.push(setTimeout(kill, notice));
+    const grace = notice + (firstSignal === 'SIGKILL' ? 0 : this.plan.killGraceMs);
     this.timers.push(setTimeout(() => this.links.forEach((l) => l.hangUp()), grace + HANGUP_AFTER_MS));
     this.timers.push(setTimeout(() => this.links.forEach((l) => l.destroy()), grace + HANGUP_AFTER_MS + DESTROY_AFTER_MS));
     this.maybeFinish();
+  }
+
+  signal(signal: NodeJS.Signals): void {
+    if (this.ending || this.finished) return;
+    for (const l of this.links) l.send({ t: 'signal', sig: signal });
   }
 
   kill(signal: NodeJS.Signals = 'SIGTERM'): void {

@@ -18,6 +18,8 @@ let killTimer: NodeJS.Timeout | undefined;
 /** Control lines that arrived while the spec was still being prepared (address lookup). */
 let held: ControlMessage[] | undefined;
 let lastHeard = Date.now();
+/** The job is stopped (Ctrl-Z): the launcher may be stopped too, its silence means nothing. */
+let suspended = false;
 
 // Events are batched per tick: one write for many lines keeps a chatty job cheap.
 let batch: string[] = [];
@@ -101,7 +103,7 @@ async function prepare(s: HostJobSpec): Promise<void> {
       if (now - lastTick > 2 * s.heartbeatMs!) lastHeard = now; // we were stalled, not the launcher
       lastTick = now;
       // the launcher (or the link to it) is gone, even though the session did not close
-      if (Date.now() - lastHeard > limit) upstreamGone();
+      if (!suspended && Date.now() - lastHeard > limit) upstreamGone();
     }, s.heartbeatMs).unref();
   }
   let addr: string | undefined;
@@ -175,7 +177,13 @@ function control(msg: ControlMessage): void {
       ranks.find((r) => r.rank === spec!.stdinRank)?.endStdin();
       break;
     case 'signal':
-      killAll(msg.sig);
+      if (msg.sig === 'SIGTSTP' || msg.sig === 'SIGSTOP') suspended = true;
+      else if (msg.sig === 'SIGCONT') {
+        suspended = false;
+        lastHeard = Date.now();
+      }
+      // each rank leads its own session, an orphaned process group, where the kernel drops SIGTSTP
+      killAll(msg.sig === 'SIGTSTP' ? 'SIGSTOP' : msg.sig);
       break;
     case 'kill': {
       const sig = msg.sig ?? 'SIGTERM';

@@ -2,7 +2,7 @@
 // on each host, bring it down. Locally a missing prerequisite skips with a message naming
 // what to install; in CI (CI=1) it is a failure.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT } from './run.mjs';
 
@@ -33,12 +33,68 @@ export function clusterSkip() {
   return { skip: why };
 }
 
+// One emulated cluster (fixed subnet, names, Slurm ports) per machine: test runs from
+// several checkouts at once take turns through a lock directory owned by a live pid.
+const LOCK = `/tmp/orchid-cluster-${NAME}.lock`;
+let held = 0;
+function isLive(pid) {
+  try {
+    process.kill(pid, 0);
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return false;
+  }
+}
+function lock(timeoutMs = 15 * 60_000) {
+  if (held++ > 0) return;
+  const end = Date.now() + timeoutMs;
+  const nap = new Int32Array(new SharedArrayBuffer(4));
+  let told = false;
+  for (;;) {
+    try {
+      mkdirSync(LOCK);
+      writeFileSync(join(LOCK, 'pid'), String(process.pid));
+      process.once('exit', unlockNow);
+      return;
+    } catch (e) {
+      if (e.code !== 'EEXIST') throw e;
+    }
+    let owner = NaN;
+    try {
+      owner = Number(readFileSync(join(LOCK, 'pid'), 'utf8'));
+    } catch {}
+    if (Number.isInteger(owner) && !isLive(owner)) rmSync(LOCK, { recursive: true, force: true });
+    else if (Date.now() > end) throw new Error(`the emulated cluster is busy (${LOCK} held by pid ${owner})`);
+    else {
+      if (!told) process.stderr.write(`# waiting for the emulated cluster (in use by pid ${owner})\n`);
+      told = true;
+      Atomics.wait(nap, 0, 0, 250);
+    }
+  }
+}
+function unlockNow() {
+  try {
+    if (Number(readFileSync(join(LOCK, 'pid'), 'utf8')) === process.pid) rmSync(LOCK, { recursive: true, force: true });
+  } catch {}
+}
+function unlock() {
+  if (held > 0 && --held === 0) unlockNow();
+}
+
 /**
  * Bring up `n` hosts (node1..nodeN). Returns { dir, sshConfig, ssh, hosts: [{ name, addr, ns }],
  * head, pids(i), down() }. `ssh` is the --ssh command line for orchidrun.
  */
 export function clusterUp(n = 4) {
-  const dir = execFileSync(CLUSTER_SH, ['up', String(n)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim().split('\n').pop();
+  lock();
+  let dir;
+  try {
+    dir = execFileSync(CLUSTER_SH, ['up', String(n)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim().split('\n').pop();
+  } catch (e) {
+    unlock();
+    throw e;
+  }
   const hosts = readFileSync(join(dir, 'hosts'), 'utf8')
     .trim()
     .split('\n')
@@ -61,7 +117,11 @@ export function clusterUp(n = 4) {
 }
 
 export function clusterDown() {
-  execFileSync(CLUSTER_SH, ['down'], { stdio: ['ignore', 'ignore', 'inherit'] });
+  try {
+    execFileSync(CLUSTER_SH, ['down'], { stdio: ['ignore', 'ignore', 'inherit'] });
+  } finally {
+    unlock();
+  }
 }
 
 /** Every process in a namespace, except those that have become zombies. */
@@ -119,10 +179,21 @@ export function slurmSkip() {
  * `onCluster`, over the emulated cluster (up already): one slurmd per host namespace.
  */
 export function slurmUp(onCluster = false) {
-  const dir = execFileSync(SLURM_SH, [onCluster ? 'up-cluster' : 'up'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim().split('\n').pop();
+  lock();
+  let dir;
+  try {
+    dir = execFileSync(SLURM_SH, [onCluster ? 'up-cluster' : 'up'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim().split('\n').pop();
+  } catch (e) {
+    unlock();
+    throw e;
+  }
   return { dir, env: { SLURM_CONF: join(dir, 'slurm.conf') }, down: slurmDown };
 }
 
 export function slurmDown() {
-  execFileSync(SLURM_SH, ['down'], { stdio: ['ignore', 'ignore', 'inherit'] });
+  try {
+    execFileSync(SLURM_SH, ['down'], { stdio: ['ignore', 'ignore', 'inherit'] });
+  } finally {
+    unlock();
+  }
 }
