@@ -20,6 +20,8 @@ const FLOAT = new Set([8, 9]);
 const SR_HDR = 32;
 const SR_DATA = 128;
 const SR_BLOCK = SR_HDR + SR_DATA;
+/** ORCHID_MPI_SMALL_ALLREDUCE=0: small typed allreduce as agreement round + MPI's builtin op */
+const SMALL_ALLREDUCE = process.env.ORCHID_MPI_SMALL_ALLREDUCE !== '0';
 const ERRS = ['Error', 'TypeError', 'ERR_COUNT', 'ERR_ROOT', 'ERR_RANK', 'ERR_TAG', 'ERR_TRANSPORT', 'ERR_ARG'];
 
 function errCode(e: unknown): number {
@@ -309,7 +311,7 @@ export class MpiBackend implements CommBackend {
     }
     const len = v.length;
     // small allreduce: the length agreement travels in the same MPI call (a user-defined MPI_Op)
-    if (kind === 'allreduce' && v.byteLength <= SR_DATA) {
+    if (kind === 'allreduce' && v.byteLength <= SR_DATA && SMALL_ALLREDUCE) {
       const block = new Uint8Array(SR_BLOCK);
       const h = new Int32Array(block.buffer, 0, 8);
       h.set([len, -len, elem, -elem, op, err ? 1 : 0, -op]);
