@@ -5,7 +5,9 @@ import { mkdirSync, writeFileSync, renameSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { launch, readHostfile, parseHostList, type Job } from '../launcher/index.js';
+import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { launch, readHostfile, parseHostList } from '../launcher/index.js';
 import { baseEnvironment } from './env.js';
 import { mpiVersionText, runCMpi, setupCMpi, type CMpi, type CLine } from './cmpi.js';
 import { HYBRID_KERNELS } from './kernels.js';
@@ -39,21 +41,75 @@ function slots(o: BenchOptions): number | undefined {
   return specs?.reduce((a, h) => a + h.slots, 0);
 }
 
+/** What the driver needs of a running job: its output lines, its end, a way to stop it. */
+interface BenchJob {
+  output: AsyncIterable<{ rank: number; text: string }>;
+  done: Promise<{ code: number; message?: string }>;
+  kill(signal?: NodeJS.Signals): void;
+}
+
+const ORCHIDRUN = fileURLToPath(new URL('../cli/orchidrun.js', import.meta.url));
+
+/**
+ * ws jobs run in this process through launch(). Other transports run under a child
+ * `orchidrun`: the mpi launcher loads the native addon (and with it libmpi) into the
+ * launching process, and the driver must survive whatever that library does.
+ */
+function startJob(o: BenchOptions, np: number, transport: string, script: string, args: string[], timeout: number): BenchJob {
+  if (transport === 'ws') {
+    const job = launch({ np, script, args, hosts: o.hosts, hostfile: o.hostfile, transport: 'ws', timeout });
+    return { output: job.output, done: job.done, kill: (sig) => job.kill(sig) };
+  }
+  const hostArgs = o.hostfile ? ['--hostfile', o.hostfile] : o.hosts ? ['--hosts', o.hosts] : [];
+  const child = spawn(process.execPath, [ORCHIDRUN, '-n', String(np), '--transport', transport, '--timeout', String(timeout), ...hostArgs, script, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const lines: Array<{ rank: number; text: string }> = [];
+  let wake: (() => void) | undefined;
+  let open = 2;
+  const feed = (stream: NodeJS.ReadableStream): void => {
+    createInterface({ input: stream, crlfDelay: Infinity })
+      .on('line', (text) => {
+        lines.push({ rank: -1, text });
+        wake?.();
+      })
+      .on('close', () => {
+        open--;
+        wake?.();
+      });
+  };
+  feed(child.stdout!);
+  feed(child.stderr!);
+  const done = new Promise<{ code: number; message?: string }>((resolve) => {
+    child.on('close', (code, sig) => resolve({ code: code ?? 128, message: sig ? `orchidrun --transport ${transport} was killed by ${sig}` : code ? `orchidrun --transport ${transport} exited with code ${code}` : undefined }));
+    child.on('error', (e) => resolve({ code: 127, message: String(e) }));
+  });
+  const output = (async function* () {
+    for (;;) {
+      while (lines.length) yield lines.shift()!;
+      if (open === 0) return;
+      await new Promise<void>((r) => (wake = r));
+      wake = undefined;
+    }
+  })();
+  return { output, done, kill: (sig = 'SIGTERM') => child.kill(sig) };
+}
+
 /** Run a job, collecting rank 0's bench lines; other output is kept for error messages. */
-async function runJob(o: BenchOptions, np: number, transport: string, spec: JobSpec, timeout: number, onJob: (j: Job) => void): Promise<{ lines: RankLine[]; code: number; message?: string; tail: string[] }> {
-  const job = launch({ np, script: RANK_SCRIPT, args: [JSON.stringify(spec)], hosts: o.hosts, hostfile: o.hostfile, transport: transport as 'ws' | 'mpi', timeout });
+async function runJob(o: BenchOptions, np: number, transport: string, spec: JobSpec, timeout: number, onJob: (j: BenchJob) => void): Promise<{ lines: RankLine[]; code: number; message?: string; tail: string[] }> {
+  const job = startJob(o, np, transport, RANK_SCRIPT, [JSON.stringify(spec)], timeout);
   onJob(job);
   const lines: RankLine[] = [];
   const tail: string[] = [];
   for await (const l of job.output) {
-    if (l.text.startsWith(LINE_PREFIX)) {
+    const at = l.text.indexOf(LINE_PREFIX);
+    if (at >= 0 && at <= 8) {
+      // (an MPI launcher may put a rank prefix such as "[0] " before the line)
       try {
-        lines.push(JSON.parse(l.text.slice(LINE_PREFIX.length)) as RankLine);
+        lines.push(JSON.parse(l.text.slice(at + LINE_PREFIX.length)) as RankLine);
       } catch {
         tail.push(l.text);
       }
     } else {
-      tail.push(`[${l.rank}] ${l.text}`);
+      tail.push(l.rank >= 0 ? `[${l.rank}] ${l.text}` : l.text);
       if (tail.length > 30) tail.shift();
     }
   }
@@ -63,7 +119,7 @@ async function runJob(o: BenchOptions, np: number, transport: string, spec: JobS
 
 async function probeTransport(o: BenchOptions, transport: string): Promise<string | null> {
   try {
-    const job = launch({ np: 1, script: PROBE_SCRIPT, transport: transport as 'ws' | 'mpi', timeout: 60 });
+    const job = startJob(o, 1, transport, PROBE_SCRIPT, [], 60);
     const out: string[] = [];
     for await (const l of job.output) out.push(l.text);
     const r = await job.done;
@@ -98,7 +154,7 @@ export async function runBench(o: BenchOptions): Promise<{ results: Results; int
   };
 
   let stopping = false;
-  let current: Job | undefined;
+  let current: BenchJob | undefined;
   let currentC: ReturnType<typeof runCMpi> | undefined;
   const onSignal = (sig: NodeJS.Signals): void => {
     if (stopping) {
