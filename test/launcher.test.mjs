@@ -202,7 +202,7 @@ test('bad arguments: exit 2 with a clear one-line message', async () => {
     [['--transport', 'mpi', 'rank.mjs'], /the mpi transport is not available: the native addon is not built/],
     [['--timeout', 'soon', 'rank.mjs'], /--timeout must be a positive number/],
     [['--bootstrap', 'fork', '--hosts', 'faraway.example:2', 'rank.mjs'], /--bootstrap fork: host faraway\.example is not this host \(use ssh\)/],
-    [['--bootstrap', 'slurm', 'rank.mjs'], /the slurm bootstrap is not available in this build yet/],
+    [['--bootstrap', 'slurm', 'rank.mjs'], /--bootstrap slurm: not inside a Slurm allocation/],
     [['--ssh', 'ssh -F "unclosed', '--hosts', 'faraway.example', 'rank.mjs'], /--ssh: unterminated " in/],
   ];
   await Promise.all(
