@@ -37,13 +37,13 @@ export class WsBackend implements CommBackend {
 
   send(pkt: Packet, dest: number, tag: number, call: string): Promise<void> {
     const e = this.rt.engine;
-    return e.hold(e.send(this.ctx, this.rank, this.group[dest]!, tag, pkt, call));
+    return e.send(this.ctx, this.rank, this.group[dest]!, tag, pkt, call);
   }
 
-  async recv(source: number, tag: number, call: string): Promise<RawMessage> {
-    const a = await this.post(call, source, tag, false, this.ctx);
-    const packet = a.packet ?? (await this.rt.engine.hold(a.fetch!()));
-    return { packet, source: a.src, tag: a.tag };
+  recv(source: number, tag: number, call: string): Promise<RawMessage> {
+    return this.post(call, source, tag, false, this.ctx).then((a) =>
+      a.packet ? { packet: a.packet, source: a.src, tag: a.tag } : this.rt.engine.hold(a.fetch!()).then((packet) => ({ packet, source: a.src, tag: a.tag })),
+    );
   }
 
   async probe(source: number, tag: number, call: string): Promise<RawStatus> {
@@ -62,7 +62,14 @@ export class WsBackend implements CommBackend {
     const from = src === ANY_SOURCE ? this.group.filter((w) => w !== me) : [this.group[src]!];
     if (from.length > 0 && from.every((w) => e.isLost(w)))
       return Promise.reject(new OrchidError('ERR_PEER_LOST', `${call}: rank ${this.rank} cannot hear from ${e.describePeer(from[0]!)}: it is gone`));
-    return e.hold(new Promise<Arrival>((resolve, reject) => e.post({ ctx, src, tag, peek, call, from, resolve, reject })));
+    return new Promise<Arrival>((resolve, reject) => {
+      e.acquire(); // an awaited receive keeps the program alive
+      e.post({
+        ctx, src, tag, peek, call, from,
+        resolve: (a) => (e.release(), resolve(a)),
+        reject: (err) => (e.release(), reject(err)),
+      });
+    });
   }
 
   // ---- collectives ----

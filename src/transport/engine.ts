@@ -4,7 +4,7 @@
 import { decode, encode, ownPacket, type Packet } from '../codec/index.js';
 import { OrchidError } from '../errors.js';
 import { HEADER_BYTES, Kind, type Header } from './frame.js';
-import type { Link, LinkEvents, Links } from './links.js';
+import { COPY_MAX, type Link, type LinkEvents, type Links } from './links.js';
 import { Matcher, type Posted } from './matching.js';
 
 export interface EngineOptions {
@@ -38,6 +38,7 @@ interface DataWait {
 }
 
 const key = (peer: number, id: number) => peer * 0x1_0000_0000 + id;
+const RESOLVED: Promise<void> = Promise.resolve();
 
 export class Engine implements LinkEvents {
   readonly matcher = new Matcher();
@@ -66,12 +67,19 @@ export class Engine implements LinkEvents {
 
   /** Hold the event loop open until `p` settles (an awaited recv must not let Node exit). */
   hold<T>(p: Promise<T>): Promise<T> {
-    if (this.active++ === 0) this.keepAlive.ref();
-    const release = () => {
-      if (--this.active === 0) this.keepAlive.unref();
-    };
+    this.acquire();
+    const release = () => this.release();
     p.then(release, release);
     return p;
+  }
+
+  /** One more pending operation; the event loop stays alive while any is pending. */
+  acquire(): void {
+    if (this.active++ === 0) this.keepAlive.ref();
+  }
+
+  release(): void {
+    if (--this.active === 0) this.keepAlive.unref();
   }
 
   describePeer(peer: number): string {
@@ -88,26 +96,31 @@ export class Engine implements LinkEvents {
     const len = pkt.bytes.length;
     if (peer === this.opts.rank) {
       this.matcher.arrive({ ctx, src, tag, bytes: len, elem: pkt.elem, peer, packet: ownPacket(pkt) });
-      return Promise.resolve();
+      return RESOLVED;
     }
     const gone = this.unreachable.get(peer);
     if (gone !== undefined) return Promise.reject(this.peerError(call, peer, gone));
     const failed = this.matcher.poisoned(ctx, tag);
     if (failed) return Promise.reject(failed);
     const link = this.links!.to(peer);
-    return new Promise<void>((resolve, reject) => {
-      const cost = len + HEADER_BYTES;
-      if (len <= this.opts.eagerLimit && this.eagerOut[peer]! + cost <= this.opts.window) {
-        this.eagerOut[peer]! += cost;
-        link.send({ kind: Kind.EAGER, flags: 0, elem: pkt.elem, ctx, src, tag, id: 0, length: len }, pkt.bytes, (err) =>
-          err ? reject(this.peerError(call, peer, err.message)) : resolve(),
-        );
-        return;
+    const cost = len + HEADER_BYTES;
+    if (len <= this.opts.eagerLimit && this.eagerOut[peer]! + cost <= this.opts.window) {
+      this.eagerOut[peer]! += cost;
+      const h: Header = { kind: Kind.EAGER, flags: 0, elem: pkt.elem, ctx, src, tag, id: 0, length: len };
+      // The hot path: the link copies small payloads before returning, so the send is complete.
+      if (len <= COPY_MAX) {
+        link.send(h, pkt.bytes);
+        return RESOLVED;
       }
-      const id = this.nextId++;
-      this.rtsOut.set(id, { peer, ctx, tag, call, pkt, resolve, reject });
-      link.send({ kind: Kind.RTS, flags: 0, elem: pkt.elem, ctx, src, tag, id, length: len });
-    });
+      return this.hold(new Promise<void>((resolve, reject) => link.send(h, pkt.bytes, (err) => (err ? reject(this.peerError(call, peer, err.message)) : resolve()))));
+    }
+    return this.hold(
+      new Promise<void>((resolve, reject) => {
+        const id = this.nextId++;
+        this.rtsOut.set(id, { peer, ctx, tag, call, pkt, resolve, reject });
+        link.send({ kind: Kind.RTS, flags: 0, elem: pkt.elem, ctx, src, tag, id, length: len });
+      }),
+    );
   }
 
   isRemoteError(e: unknown): boolean {

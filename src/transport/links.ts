@@ -1,9 +1,12 @@
 // What the p2p engine needs from a wire (the ws mesh; nothing for a singleton).
 import type { Header } from './frame.js';
 
+/** A link copies payloads up to this size before send() returns (and calls `done` at once). */
+export const COPY_MAX = 64 * 1024;
+
 /** One connection. Frames sent on it arrive in order. */
 export interface Link {
-  /** send a header and, when given, a payload; `done` once the bytes are handed to the kernel */
+  /** send a header and, when given, a payload; `done` once the caller may reuse the payload */
   send(header: Header, payload?: Uint8Array, done?: (err?: Error) => void): void;
 }
 

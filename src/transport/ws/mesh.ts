@@ -9,12 +9,12 @@ import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer } from 'ws';
 import { HEADER_BYTES, Kind, readHeader, writeHeader, type Header } from '../frame.js';
-import type { Link, LinkEvents, Links } from '../links.js';
+import { COPY_MAX, type Link, type LinkEvents, type Links } from '../links.js';
 import { accepted, challenge, newNonce, respond, verify } from './handshake.js';
 
 /** Payloads up to this size are copied into one message with their header; larger ones go
  *  as a second message straight from the caller's memory. */
-const INLINE_MAX = 64 * 1024;
+const INLINE_MAX = COPY_MAX;
 /** The header's flag: the payload is the next message on this connection. */
 const SEPARATE = 1;
 const MAX_PAYLOAD = 2 ** 33;
