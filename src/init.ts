@@ -40,7 +40,7 @@ async function start(options: InitOptions): Promise<Comm> {
   if (env.ORCHID_RANK === undefined) {
     const foreign = Number(env.PMI_SIZE ?? env.SLURM_NTASKS ?? 1);
     if (foreign > 1)
-      throw new OrchidError('ERR_TRANSPORT', `init: started by ${env.PMI_SIZE ? 'mpiexec' : 'srun'} as one of ${foreign} ranks, but this build has no native MPI transport; start the job with orchidrun instead`);
+      throw new OrchidError('ERR_TRANSPORT', `init: started by srun as one of ${foreign} ranks without orchidrun; orchid cannot join such a job yet: inside the allocation start it with orchidrun (it runs srun for you)`);
     return singleton();
   }
   const rank = Number(env.ORCHID_RANK);
