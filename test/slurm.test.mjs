@@ -2,7 +2,7 @@
 // test/cluster/slurm.sh on loopback. Inside `salloc`, orchidrun takes its hosts and slots
 // from the allocation and starts each host's proxy as a job step with srun.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -10,7 +10,14 @@ import { clusterSkip, clusterUp, slurmSkip, slurmUp, waitHostsClean } from './he
 import { ORCHIDRUN, RANK, ROOT, startOrchidrun, waitDead } from './helpers/run.mjs';
 
 const JOB = join(ROOT, 'test/programs/cluster/job.mjs');
+const ALLREDUCE = join(ROOT, 'test/programs/slurm/allreduce.mjs');
+const { loadAddon } = await import('../dist/transport/mpi/addon.js');
+const { addon, error: addonError } = loadAddon();
+// srun itself as the process manager: MPICH's PMI-1 client joins Slurm's mpi/pmi2 plugin
+const noMpichAddon = !addon ? `the mpi transport is not built: ${addonError}` : addon.flavor !== 'mpich' && `the addon is built against ${addon.flavor}, this test needs MPICH`;
 let s;
+/** `srun ARGS…` run to completion (it needs no allocation: srun makes one). */
+const srun = (args) => spawnSync('srun', args, { env: { ...process.env, ...s.env }, cwd: ROOT, encoding: 'utf8', timeout: 60_000, killSignal: 'SIGKILL' });
 /** `salloc ARGS… node orchidrun.js RUNARGS…` as one process group. */
 const salloc = (sallocArgs, runArgs, opts = {}) =>
   startOrchidrun(['--quiet', ...sallocArgs, process.execPath, ORCHIDRUN, ...runArgs], { bin: join(ROOT, 'test/programs/cluster/salloc.mjs'), env: s.env, cwd: ROOT, timeoutMs: 60_000, ...opts });
@@ -56,6 +63,21 @@ describe('slurm bootstrap on a one-node Slurm', slurmSkip(), () => {
       await new Promise((r) => setTimeout(r, 100));
     }
     assert.equal(left, '', 'no job left in the queue');
+  });
+
+  test('srun --mpi=pmi2 -n 3 without orchidrun: the tasks join one MPI world of 3 and allreduce', { skip: process.env.CI ? false : noMpichAddon }, () => {
+    const r = srun(['--mpi=pmi2', '-n', '3', process.execPath, ALLREDUCE]);
+    assert.equal(r.status, 0, `${r.error ?? ''}${r.stderr}`);
+    const out = JSON.parse(/^ALLREDUCE (.*)$/m.exec(r.stdout)[1]);
+    assert.equal(out.sum, 1 + 2 + 3);
+    assert.deepEqual(out.all, [0, 1, 2].map((i) => ({ rank: i, size: 3, procid: i, libmpi: true })), 'rank = SLURM_PROCID, size = SLURM_NTASKS, over libmpi');
+  });
+
+  test('srun --mpi=none -n 2 without orchidrun: init fails naming srun --mpi=pmi2 and orchidrun', () => {
+    const r = srun(['--mpi=none', '-n', '2', process.execPath, ALLREDUCE]);
+    assert.notEqual(r.status, 0);
+    assert.match(r.stderr, /ERR_TRANSPORT/);
+    assert.match(r.stderr, /started by srun as one of 2 ranks without orchidrun.*srun --mpi=pmi2.*orchidrun/);
   });
 });
 
