@@ -1,7 +1,9 @@
 // results.json: a versioned schema and a small checker for it (no dependencies).
+import type { Summary } from './stats.js';
+
 export const SCHEMA = 'orchid-bench/1';
 
-export interface Measurement {
+export interface Measurement extends Summary {
   /** micro: ping-pong and collectives; kernel: application kernels; single: one process, benchmark.js */
   kind: 'micro' | 'kernel' | 'single';
   /** the name, for micro and single measurements */
@@ -21,14 +23,6 @@ export interface Measurement {
   size: number;
   /** us, MB/s, s, ops/s */
   unit: string;
-  median: number;
-  min: number;
-  max: number;
-  mad: number;
-  /** (max - min) / median */
-  spread: number;
-  repeats: number;
-  samples: number[];
   /** kernels: strong | weak | hybrid */
   scaling?: 'strong' | 'weak' | 'hybrid';
   /** kernels: did the answer check out in every run */
