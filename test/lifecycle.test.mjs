@@ -16,3 +16,13 @@ for (const unix of ['1', '0']) {
     }
   });
 }
+
+test('messages a rank sent before it exited are received after it is known to be gone', async () => {
+  const prog = join(ROOT, 'test/programs/lifecycle/late-send.mjs');
+  for (let i = 0; i < 2; i++) {
+    const res = await orchidrun(['-n', '2', prog], { timeoutMs: 30_000 });
+    assert.equal(res.code, 0, res.stderr);
+    assert.match(res.stdout, /^got bye 1000$/m);
+    assert.match(res.stdout, /^then ERR_PEER_LOST$/m);
+  }
+});
