@@ -17,10 +17,9 @@ import { accepted, challenge, newNonce, respond, verify } from './handshake.js';
 const INLINE_MAX = COPY_MAX;
 /** The header's flag: the payload is the next message on this connection. */
 const SEPARATE = 1;
-const MAX_PAYLOAD = 2 ** 33;
 const AUTH_DEADLINE_MS = 5000;
-/** Bytes a socket may deliver before its peer is authenticated: the handshake needs < 100. */
-const PRE_AUTH_BYTES = 1024;
+/** Largest message before the peer is authenticated: the handshake's are under 100 bytes. */
+const PRE_AUTH_PAYLOAD = 1024;
 const JOB_HEADER = 'x-orchid-job';
 
 /** How a peer is reached, as published through the coordinator. */
@@ -42,7 +41,17 @@ export interface MeshOptions {
   unix: boolean;
 }
 
-const wsOptions = { perMessageDeflate: false, maxPayload: MAX_PAYLOAD, skipUTF8Validation: true } as const;
+const wsOptions = { perMessageDeflate: false, maxPayload: PRE_AUTH_PAYLOAD, skipUTF8Validation: true } as const;
+
+/**
+ * Lift the message size limit once the peer proved the secret. Until then ws refuses (1009)
+ * any message over PRE_AUTH_PAYLOAD, so an unauthenticated client cannot make it buffer a
+ * huge one. ws reads the limit per frame from its receiver; it has no public setter, so this
+ * sets the receiver's field (0 = no limit, what ws uses for a large maxPayload too).
+ */
+function liftPayloadLimit(ws: WebSocket): void {
+  (ws as unknown as { _receiver: { _maxPayload: number } })._receiver._maxPayload = 0;
+}
 
 /** Splits the message stream of one authenticated socket into frames. */
 class Receiver {
@@ -158,14 +167,9 @@ class OutLink implements Link {
       generateMask: (mask: Buffer) => mask.fill(0),
     });
     this.ws = ws;
-    let disarm = () => {};
-    let sock: Socket | undefined;
     ws.once('upgrade', (res: IncomingMessage) => {
-      sock = res.socket as Socket;
-      this.writer = new FrameWriter(sock, true);
+      this.writer = new FrameWriter(res.socket as Socket, true);
     });
-    // after ws took the socket over (a 'data' listener added before that would steal bytes)
-    ws.once('open', () => (disarm = capPreAuth(sock!)));
     let nonce: Buffer | undefined;
     const recv = new Receiver(peer, this, mesh.events, (why) => this.fail(`protocol error from rank ${peer}: ${why}`));
     ws.on('message', (data: Buffer, isBinary: boolean) => {
@@ -179,7 +183,7 @@ class OutLink implements Link {
         return;
       }
       if (!accepted(mesh.opts.secret, nonce, data)) return this.fail(`rank ${peer} could not prove the job secret`);
-      disarm();
+      liftPayloadLimit(ws);
       this.ready = true;
       settle();
       for (const [h, p, d] of this.queue) this.writer!.write(h, p, d);
@@ -220,21 +224,6 @@ class OutLink implements Link {
     if (!ws || ws.readyState === WebSocket.CLOSED) return Promise.resolve();
     return closeSocket(ws);
   }
-}
-
-/**
- * Until `disarm()` is called, a socket that delivers more than PRE_AUTH_BYTES is destroyed:
- * an unauthenticated peer must not make ws buffer a huge message (maxPayload is large for
- * real traffic). Returns `disarm`.
- */
-function capPreAuth(sock: Socket): () => void {
-  let seen = 0;
-  const watch = (chunk: Buffer) => {
-    seen += chunk.length;
-    if (seen > PRE_AUTH_BYTES) sock.destroy();
-  };
-  sock.on('data', watch);
-  return () => sock.off('data', watch);
 }
 
 /** Close gracefully (queued bytes still go out), but never wait long. */
@@ -336,7 +325,6 @@ export class WsMesh implements Links {
     let recv: Receiver | undefined;
     const deadline = setTimeout(() => ws.terminate(), AUTH_DEADLINE_MS);
     deadline.unref();
-    const disarm = capPreAuth(sock);
     ws.on('error', () => ws.terminate());
     ws.on('message', (data: Buffer, isBinary: boolean) => {
       if (recv) return recv.onMessage(data);
@@ -347,7 +335,7 @@ export class WsMesh implements Links {
         return;
       }
       clearTimeout(deadline);
-      disarm();
+      liftPayloadLimit(ws);
       from = ok.rank;
       ws.send(ok.accept);
       let set = this.inbound.get(from);
