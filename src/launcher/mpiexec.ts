@@ -11,7 +11,7 @@ import { constants as osConstants, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { OrchidError } from '../errors.js';
-import { loadAddon } from '../transport/mpi/addon.js';
+import { probeAddon } from '../transport/mpi/addon.js';
 import type { Job, JobResult, OutputLine } from './job.js';
 import type { LaunchOptions } from './options.js';
 import { planJob } from './options.js';
@@ -58,7 +58,7 @@ function arg(message: string): OrchidError {
 
 /** Whether `--transport auto` should pick mpi: only when asked to (ORCHID_AUTO_TRANSPORT=mpi) and the addon loads. */
 export function autoPicksMpi(): boolean {
-  return process.env.ORCHID_AUTO_TRANSPORT === 'mpi' && loadAddon().addon !== undefined;
+  return process.env.ORCHID_AUTO_TRANSPORT === 'mpi' && probeAddon().available;
 }
 
 export interface MpiexecCommand {
@@ -71,10 +71,10 @@ export interface MpiexecCommand {
 
 /** The mpiexec command line for `opts` (throws ERR_ARG when the mpi transport cannot run). */
 export function mpiexecCommand(opts: LaunchOptions): { cmd: MpiexecCommand; np: number; timeout?: number; tagOutput: boolean } {
-  const { addon, error } = loadAddon();
-  if (!addon) throw arg(`the mpi transport is not available: ${error}`);
-  if (addon.flavor === 'unknown') throw arg('--transport mpi: the native addon was built against an MPI that is neither MPICH nor Open MPI');
-  const flavor = addon.flavor;
+  const status = probeAddon(); // in a child: libmpi stays out of the launcher
+  if (!status.available) throw arg(`the mpi transport is not available: ${status.reason}`);
+  if (status.flavor !== 'mpich' && status.flavor !== 'openmpi') throw arg('--transport mpi: the native addon was built against an MPI that is neither MPICH nor Open MPI');
+  const flavor: MpiFlavor = status.flavor;
   const plan = planJob({ ...opts, transport: 'ws', bootstrap: opts.bootstrap ?? (undefined as never) });
   const found = findMpiexec(flavor);
   if (!found.path)

@@ -1,5 +1,6 @@
 // Loading the native addon (native/orchid_mpi.cc). It is optional: a missing build or a
 // missing libmpi leaves `loadAddon()` with the reason, and the ws transport serves.
+import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -70,4 +71,24 @@ export function nativeStatus(): { available: boolean; flavor?: string; library?:
     /* an addon without version() is still usable */
   }
   return { available: true, flavor: addon.flavor, library, path };
+}
+
+let probed: ReturnType<typeof nativeStatus> | undefined;
+
+/**
+ * nativeStatus() asked of a child process. The launcher must not load libmpi itself: with
+ * MPICH over UCX, UCX's memory hooks in a process that never initialises MPI were seen to
+ * crash V8's allocator (SIGSEGV in MemoryAllocator, a few jobs in a hundred).
+ */
+export function probeAddon(): ReturnType<typeof nativeStatus> {
+  if (probed) return probed;
+  const script = `import { nativeStatus } from ${JSON.stringify(import.meta.url)}; process.stdout.write(JSON.stringify(nativeStatus()));`;
+  try {
+    const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 30_000, stdio: ['ignore', 'pipe', 'pipe'] });
+    probed = JSON.parse(out) as ReturnType<typeof nativeStatus>;
+  } catch (e) {
+    const err = e as { stderr?: string; message: string };
+    probed = { available: false, reason: `the native MPI addon could not be checked: ${(err.stderr || err.message).trim().split('\n')[0]}` };
+  }
+  return probed;
 }
