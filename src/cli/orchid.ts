@@ -1,16 +1,15 @@
 #!/usr/bin/env node
 // orchid: the tool command; `orchid run …` is orchidrun.
 import { runMain, usageError } from './run.js';
-import { ORCHID_HELP, PLANNED_COMMANDS, version } from './usage.js';
+import { ORCHID_HELP, version } from './usage.js';
 
 const [cmd, ...rest] = process.argv.slice(2);
-const HELP = ORCHID_HELP.replace(/^(  bench +run the benchmarks) *\(not in this build yet\)$/m, '$1 (see "orchid bench --help")');
 
 if (cmd === undefined) {
-  process.stderr.write(HELP);
+  process.stderr.write(ORCHID_HELP);
   process.exit(2);
 } else if (cmd === '-h' || cmd === '--help' || cmd === 'help') {
-  process.stdout.write(HELP);
+  process.stdout.write(ORCHID_HELP);
   process.exit(0);
 } else if (cmd === '--version') {
   process.stdout.write(`orchid (orchid-mpi) ${version()}\n`);
@@ -36,8 +35,6 @@ if (cmd === undefined) {
     if (isOrchidError(e) && e.code === 'ERR_ARG') usageError(`orchid ${cmd}`, e.message, `orchid ${cmd}`);
     throw e;
   }
-} else if (PLANNED_COMMANDS.includes(cmd)) {
-  usageError('orchid', `the "${cmd}" command is not available in this build yet`, 'orchid');
 } else {
   usageError('orchid', `unknown command ${JSON.stringify(cmd)}`, 'orchid');
 }

@@ -50,11 +50,10 @@ Commands:
   exec       run a shell command on every host
   doctor     check hosts, Node, orchid, MPI, clocks, ports
   ssh-setup  set up passwordless SSH to the hosts
-  bench      run the benchmarks                            (not in this build yet)
+  bench      run the benchmarks (see "orchid bench --help")
 
 Options:
   -h, --help     show this help
       --version  show the version
 `;
 
-export const PLANNED_COMMANDS = ['bench'];
