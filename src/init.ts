@@ -80,9 +80,11 @@ async function start(options: InitOptions): Promise<Comm> {
   engine.links = mesh;
 
   const rt = runtime(engine, hosts, {
+    failAll: (err) => engine.failAll(err),
     abort: (code, message) => coord.abort(code, message),
+    sync: (world) => world.barrier(),
     close: async () => {
-      await mesh.close();
+      await engine.close(); // closes the mesh
       coord.close();
     },
   });
@@ -173,29 +175,18 @@ async function startMpi(): Promise<Comm> {
   }
   const hosts = [be.hostname];
   const engine = new Engine({ rank: 0, size: 1, eagerLimit: EAGER_LIMIT, window: WINDOW, hosts });
-  let finalizing: Promise<void> | undefined;
-  const rt: Runtime = {
-    engine,
-    hosts,
-    nextCtx: 2,
-    abort(code, message) {
-      const err = new OrchidError('ERR_ABORTED', message);
-      rt.ended ??= err;
-      proc.failAll(err);
+  const rt = runtime(engine, hosts, {
+    failAll: (err) => proc.failAll(err),
+    abort: async (code, message) => {
       process.stderr.write(`orchid: ${message}\n`);
-      addon.abort(code);
+      addon.abort(code); // MPI_Abort: does not return
     },
-    finalize() {
-      finalizing ??= (async () => {
-        if (rt.ended) return;
-        await be.finalize();
-        rt.ended = new OrchidError('ERR_FINALIZED', 'finalize() was called on this rank');
-        proc.failAll(rt.ended);
-        await engine.close();
-      })();
-      return finalizing;
+    sync: () => be.finalize(),
+    close: async (ended) => {
+      proc.failAll(ended);
+      await engine.close();
     },
-  };
+  });
   // A program that ends normally without finalize() is finalized here, as with ws (Open MPI
   // otherwise reports an "abnormal termination"); a failing exit is left to mpiexec to report.
   process.on('exit', (code) => {
@@ -213,13 +204,25 @@ function singleton(): Comm {
   const host = osHostname();
   const hosts = [host];
   const engine = new Engine({ rank: 0, size: 1, eagerLimit: EAGER_LIMIT, window: WINDOW, hosts });
-  const rt = runtime(engine, hosts, { abort: async () => {}, close: async () => {} });
+  const rt = runtime(engine, hosts, {
+    failAll: (err) => engine.failAll(err),
+    abort: async () => {},
+    sync: (world) => world.barrier(),
+    close: () => engine.close(),
+  });
   return (rt.world = new Comm(rt, new WsBackend(rt, 0, [0], 0)));
 }
 
+/** What the runtime needs from the job a rank belongs to (ws, mpi, or a world of one). */
 interface Job {
+  /** fail every pending operation with `err` */
+  failAll(err: Error): void;
+  /** end the whole job with `code`; the process exits once it settles (or after 1 s) */
   abort(code: number, message: string): Promise<void>;
-  close(): Promise<void>;
+  /** finalize: wait until every rank got there */
+  sync(world: Comm): Promise<void>;
+  /** after finalize: release the transport; `ended` is the error later calls get */
+  close(ended: Error): Promise<void>;
 }
 
 function runtime(engine: Engine, hosts: string[], job: Job): Runtime {
@@ -231,7 +234,7 @@ function runtime(engine: Engine, hosts: string[], job: Job): Runtime {
     abort(code, message) {
       const err = new OrchidError('ERR_ABORTED', message);
       rt.ended ??= err;
-      engine.failAll(err);
+      job.failAll(err);
       const exit = () => process.exit(code);
       setTimeout(exit, 1000).unref();
       job.abort(code, message).then(exit, exit);
@@ -239,10 +242,9 @@ function runtime(engine: Engine, hosts: string[], job: Job): Runtime {
     finalize() {
       finalizing ??= (async () => {
         if (rt.ended) return;
-        await rt.world!.barrier();
+        await job.sync(rt.world!);
         rt.ended = new OrchidError('ERR_FINALIZED', 'finalize() was called on this rank');
-        await engine.close();
-        await job.close();
+        await job.close(rt.ended);
       })();
       return finalizing;
     },
