@@ -30,6 +30,22 @@ function errCode(e: unknown): number {
   return -(1 + (i < 0 ? 0 : i));
 }
 
+/**
+ * The sizes-first step of a collective: `[bytes, elem]` per packet that `prepare` makes, or,
+ * when it throws, the error's code in every slot, so the other ranks fail the call too.
+ */
+function sizeHeaders(n: number, prepare: () => Packet[]): { pkts?: Packet[]; err?: unknown; hdr: Int32Array } {
+  const hdr = new Int32Array(2 * n);
+  try {
+    const pkts = prepare();
+    pkts.forEach((p, i) => ((hdr[2 * i] = p.bytes.length), (hdr[2 * i + 1] = p.elem)));
+    return { pkts, hdr };
+  } catch (err) {
+    hdr.fill(errCode(err));
+    return { err, hdr };
+  }
+}
+
 function remoteError(call: string, code: number, from: number, me: number): Error {
   const name = ERRS[-code - 1] ?? 'Error';
   const msg = `${call}: rank ${from} failed (${name}), so the collective fails on rank ${me} too`;
@@ -158,19 +174,8 @@ export class MpiBackend implements CommBackend {
     check(); // a bad root cannot be reported through MPI: it fails here, before any MPI call
     return this.serial(async () => {
       const me = this.rank === root;
-      let pkt: Packet | undefined;
-      let err: unknown;
-      const hdr = new Int32Array(2);
-      if (me) {
-        try {
-          pkt = prepare();
-          hdr[0] = pkt.bytes.length;
-          hdr[1] = pkt.elem;
-        } catch (e) {
-          err = e;
-          hdr[0] = errCode(e);
-        }
-      }
+      const { pkts, err, hdr } = me ? sizeHeaders(1, () => [prepare()]) : { hdr: new Int32Array(2) };
+      const pkt = pkts?.[0];
       await this.coll('bcast', hdr, 2, I32, root);
       if (hdr[0]! < 0) throw me ? err : remoteError('bcast', hdr[0]!, root, this.rank);
       if (me) {
@@ -188,18 +193,7 @@ export class MpiBackend implements CommBackend {
     return this.serial(async () => {
       const n = this.size;
       const me = this.rank === root;
-      let pkts: Packet[] | undefined;
-      let err: unknown;
-      const hdrs = me ? new Int32Array(2 * n) : null;
-      if (me) {
-        try {
-          pkts = prepare();
-          pkts.forEach((p, i) => ((hdrs![2 * i] = p.bytes.length), (hdrs![2 * i + 1] = p.elem)));
-        } catch (e) {
-          err = e;
-          hdrs!.fill(errCode(e));
-        }
-      }
+      const { pkts, err, hdr: hdrs } = me ? sizeHeaders(n, prepare) : { pkts: undefined, err: undefined, hdr: null };
       const mine = new Int32Array(2);
       await this.coll('scatter', hdrs, 2, mine, I32, root);
       if (mine[0]! < 0) throw me ? err : remoteError('scatter', mine[0]!, root, this.rank);
@@ -225,17 +219,8 @@ export class MpiBackend implements CommBackend {
   private gatherPackets(root: number, prepare: () => Packet, all: boolean, call: string): Promise<unknown[] | undefined> {
     return this.serial(async () => {
       const n = this.size;
-      let pkt: Packet | undefined;
-      let err: unknown;
-      const hdr = new Int32Array(2);
-      try {
-        pkt = prepare();
-        hdr[0] = pkt.bytes.length;
-        hdr[1] = pkt.elem;
-      } catch (e) {
-        err = e;
-        hdr[0] = errCode(e);
-      }
+      const { pkts, err, hdr } = sizeHeaders(1, () => [prepare()]);
+      const pkt = pkts?.[0];
       const hdrs = new Int32Array(2 * n);
       await this.coll('allgather', hdr, 2, hdrs, I32);
       if (err) throw err;
@@ -255,17 +240,10 @@ export class MpiBackend implements CommBackend {
   alltoall(parts: readonly unknown[], check: () => void): Promise<unknown[]> {
     return this.serial(async () => {
       const n = this.size;
-      let pkts: Packet[] | undefined;
-      let err: unknown;
-      const hdrs = new Int32Array(2 * n);
-      try {
+      const { pkts, err, hdr: hdrs } = sizeHeaders(n, () => {
         check();
-        pkts = parts.map((p) => encode(p, 'alltoall'));
-        pkts.forEach((p, i) => ((hdrs[2 * i] = p.bytes.length), (hdrs[2 * i + 1] = p.elem)));
-      } catch (e) {
-        err = e;
-        hdrs.fill(errCode(e));
-      }
+        return parts.map((p) => encode(p, 'alltoall'));
+      });
       const got = new Int32Array(2 * n);
       await this.coll('alltoall', hdrs, 2, got, I32);
       if (err) throw err;
