@@ -202,7 +202,6 @@ export async function runBench(o: BenchOptions): Promise<{ results: Results; int
     }
   }
   env.transports = transports;
-  if (!skip.has('hybrid') && transports.some((t) => t !== 'ws')) env.notes.push('hybrid mode runs on ws only (worker threads next to MPICH over UCX crashed now and then)');
 
   // C reference
   let c: CMpi | null = null;
@@ -263,9 +262,7 @@ export async function runBench(o: BenchOptions): Promise<{ results: Results; int
       if (!skip.has('kernels')) spec.kernels = kernelSpecs(profile);
       if (spec.micro || spec.kernels) jobStep(t, n, spec, 'micro + kernels');
     }
-    // Hybrid mode (piscina worker threads in each rank) runs on ws only: worker threads in a
-    // process that loaded MPICH over UCX crashed with SIGSEGV now and then (UCX's memory hooks).
-    if (!skip.has('hybrid') && t === 'ws') {
+    if (!skip.has('hybrid')) {
       for (const n of counts) {
         const spec: JobSpec = { hybrid: true, kernels: HYBRID_KERNELS.map((k) => ({ kernel: k, scaling: 'strong', base: profile.strong[k], repeats: profile.kernelRepeats })) };
         jobStep(t, n, spec, 'hybrid');

@@ -51,6 +51,7 @@ export function loadAddon(): { addon?: Addon; error?: string; path?: string } {
     cached = { error: 'the native addon is not built (no MPI was found at install time; install MPICH, e.g. `apt-get install mpich libmpich-dev` or `pacman -S mpich`, then run `npm rebuild orchid-mpi`)' };
     return cached;
   }
+  ucxWithoutMemoryHooks();
   try {
     const req = createRequire(import.meta.url);
     cached = { addon: req(path) as Addon, path };
@@ -58,6 +59,21 @@ export function loadAddon(): { addon?: Addon; error?: string; path?: string } {
     cached = { error: `the native MPI addon at ${path} does not load: ${(e as Error).message}` };
   }
   return cached;
+}
+
+/**
+ * UCX (under MPICH's ch4:ucx and Open MPI's pml ucx) patches mmap/munmap/brk/sbrk when libucs
+ * loads and then tests its hooks by growing and shrinking the heap with sbrk() and brk(),
+ * outside malloc's lock. In a C program that runs before main(), on one thread. Here libmpi
+ * loads with the addon, while V8's threads allocate and free: a heap growth by another
+ * thread between UCX's sbrk(+page) and brk(back) is cut off again, and malloc later hands out
+ * memory that is not mapped (SIGSEGV in V8, about one MPICH job in thirteen). With memory
+ * events off UCX installs no hooks and does without its registration cache, which the
+ * shared-memory and TCP transports of an Ethernet cluster do not need. A user's own
+ * UCX_MEM_EVENTS wins (with libucs in LD_PRELOAD the hooks are installed safely at start-up).
+ */
+export function ucxWithoutMemoryHooks(): void {
+  if (process.env.UCX_MEM_EVENTS === undefined) process.env.UCX_MEM_EVENTS = 'no';
 }
 
 /** For `orchid doctor` and `--transport auto`: whether the mpi transport can run here, and why not. */
@@ -76,9 +92,8 @@ export function nativeStatus(): { available: boolean; flavor?: string; library?:
 let probed: ReturnType<typeof nativeStatus> | undefined;
 
 /**
- * nativeStatus() asked of a child process. The launcher must not load libmpi itself: with
- * MPICH over UCX, UCX's memory hooks in a process that never initialises MPI were seen to
- * crash V8's allocator (SIGSEGV in MemoryAllocator, a few jobs in a hundred).
+ * nativeStatus() asked of a child process, so that the launcher never maps libmpi (and UCX)
+ * into its own long-lived process for a yes/no answer.
  */
 export function probeAddon(): ReturnType<typeof nativeStatus> {
   if (probed) return probed;
