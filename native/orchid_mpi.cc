@@ -17,10 +17,16 @@
 //   * Typed arrays are passed by pointer. The JS side keeps every array an operation
 //     uses referenced until the operation completes; N-API's typed-array info externalises
 //     V8's on-heap arrays first, so the pointer stays valid and the memory does not move.
-//   * Messages carry an 8-byte header (magic + element kind) in front of the payload. A
-//     large send is one MPI message built with an hindexed datatype over {header, user
-//     buffer} at absolute addresses (no copy); a large receive uses the same trick to land
-//     the payload in a malloc'd buffer of exactly the payload size, handed to JS as an
+//   * A small message (payload <= SMALL) is one MPI message: an 8-byte header (magic +
+//     element kind) and a copy of the payload. A large one is two: a 4-byte header (another
+//     magic + the kind; 4 bytes, so a probe tells it from a small message by its size) on the
+//     communicator, and the payload, contiguous from the caller's memory, with the same tag
+//     on a shadow duplicate of the communicator. Both ends then hand MPI plain contiguous
+//     bytes, which MPICH/UCX move by their zero-copy rendezvous (an hindexed datatype over
+//     {header, payload}, used before, went through MPICH's pack/unpack path at 1/3 the speed).
+//     Headers are matched first, in MPI's order; the payload of a matched header is the next
+//     one from that source with that tag on the shadow (sent in pairs, under the mutex, and
+//     taken in header order), received into a buffer of exactly its size that JS gets as an
 //     external ArrayBuffer (no copy).
 #include <mpi.h>
 #include <napi.h>
@@ -47,7 +53,9 @@ namespace {
 
 constexpr uint32_t MAGIC = 0x4f524300u;  // "ORC\0" | element kind
 constexpr size_t HDR = 8;
-constexpr size_t SMALL = 8192;  // at or below: copy (cheaper than building a datatype)
+constexpr size_t SMALL = 8192;  // at or below: one message, payload copied behind the header
+constexpr uint32_t LMAGIC = 0x4f524c00u;  // "ORL\0" | element kind: a large message's header
+constexpr int LHDR = 4;
 
 enum Kind { K_REQ, K_RECV, K_PROBE, K_SPLIT };
 
@@ -56,6 +64,7 @@ struct Op {
   Kind kind = K_REQ;
   bool notify = true;
   MPI_Request req = MPI_REQUEST_NULL;
+  MPI_Request req2 = MPI_REQUEST_NULL;  // a large send's payload
   // receive / probe
   int comm = 0, src = 0, tag = 0;
   MPI_Message msg = MPI_MESSAGE_NULL;
@@ -64,10 +73,11 @@ struct Op {
   size_t len = 0;
   int rsrc = 0, rtag = 0;
   bool small = false;    // received into `data` with the header in front (copy out)
+  bool large = false;    // header received; the payload comes on the shadow communicator
   std::vector<char> own; // owned copy of a small send
   // split
   int color = 0, key = 0, splitType = 0;
-  MPI_Comm newComm = MPI_COMM_NULL;
+  MPI_Comm newComm = MPI_COMM_NULL, newShadow = MPI_COMM_NULL;
   int rc = MPI_SUCCESS;
 };
 
@@ -89,8 +99,10 @@ std::condition_variable cv;
 bool initialised = false, finalised = false, multiple = false, stopping = false;
 int provided = 0, tagUb = 0;
 std::vector<MPI_Comm> comms;
+std::vector<MPI_Comm> shadows;  // a duplicate of each communicator: large payloads travel there
 std::list<Op*> active;    // requests in flight (K_REQ, receives after matching)
 std::list<Op*> waiting;   // receives / probes not matched yet, in posting order
+std::list<Op*> payloads;  // large receives whose header matched, their payload not yet, in match order
 std::deque<Op*> jobs;     // blocking communicator constructors
 std::deque<Op*> done;     // completed, to report on the JS thread
 std::atomic<bool> callScheduled{false};
@@ -327,6 +339,7 @@ Napi::Value resultOf(Napi::Env env, Op* op) {
       if (op->newComm == MPI_COMM_NULL) return env.Null();
       JsLock lk;  // the progress thread reads `comms`
       comms.push_back(op->newComm);
+      shadows.push_back(op->newShadow);
       return Napi::Number::New(env, comms.size() - 1);
     }
     default: return env.Undefined();
@@ -362,7 +375,32 @@ bool overlaps(const Op* a, const Op* b) {
          (a->tag == b->tag || a->tag == MPI_ANY_TAG || b->tag == MPI_ANY_TAG);
 }
 
-// Try to match `op` (mu held). Returns true when the op left the waiting state (matched or failed).
+// Whether a large receive on (comm, src, tag) waits for its payload: then the next payload
+// from there is that receive's, not a later header's.
+bool payloadPending(int comm, int src, int tag) {
+  for (Op* p : payloads)
+    if (p->comm == comm && p->src == src && p->tag == tag) return true;
+  return false;
+}
+
+// The payload size of the large message whose header is the next from (src, tag) on `comm`,
+// if its payload has arrived (mu held). False: not known yet (in flight), or rc set.
+bool payloadSize(int comm, int src, int tag, size_t* n, int* rc) {
+  if (payloadPending(comm, src, tag)) return false;
+  int flag = 0;
+  MPI_Status st;
+  *rc = MPI_Iprobe(src, tag, shadows[comm], &flag, &st);
+  if (*rc != MPI_SUCCESS) return true;
+  if (!flag) return false;
+  int count = 0;
+  MPI_Get_count(&st, MPI_BYTE, &count);
+  *n = count;
+  return true;
+}
+
+// Try to match `op` (mu held). Returns true when the op left the waiting state: matched
+// (a probe has its result; a receive its request, or, for a large message, its header),
+// or failed (rc).
 bool tryMatch(Op* op) {
   MPI_Status st;
   int flag = 0;
@@ -373,9 +411,15 @@ bool tryMatch(Op* op) {
     if (!flag) return false;
     int count = 0;
     MPI_Get_count(&st, MPI_BYTE, &count);
+    if (count == LHDR) {
+      size_t n = 0;
+      if (!payloadSize(op->comm, st.MPI_SOURCE, st.MPI_TAG, &n, &op->rc)) return false;
+      op->len = n;
+    } else {
+      op->len = count >= (int)HDR ? count - HDR : 0;
+    }
     op->rsrc = st.MPI_SOURCE;
     op->rtag = st.MPI_TAG;
-    op->len = count >= (int)HDR ? count - HDR : 0;
     return true;
   }
   op->rc = MPI_Improbe(op->src, op->tag, c, &flag, &op->msg, &st);
@@ -385,30 +429,80 @@ bool tryMatch(Op* op) {
   MPI_Get_count(&st, MPI_BYTE, &count);
   op->rsrc = st.MPI_SOURCE;
   op->rtag = st.MPI_TAG;
+  if (count == LHDR) {
+    // 4 bytes, already here (matched): take the header now; the payload follows on the shadow
+    op->rc = MPI_Mrecv(op->hdr, LHDR, MPI_BYTE, &op->msg, MPI_STATUS_IGNORE);
+    op->large = true;
+    op->src = op->rsrc;
+    op->tag = op->rtag;
+    return true;
+  }
   size_t n = count >= (int)HDR ? count - HDR : 0;
   op->len = n;
-  if (n <= SMALL) {
-    op->small = true;
-    op->data = static_cast<char*>(malloc(n + HDR));
-    op->rc = MPI_Imrecv(op->data, count, MPI_BYTE, &op->msg, &op->req);
-  } else {
-    op->data = allocBuffer(n);
-    MPI_Aint disp[2];
-    MPI_Get_address(op->hdr, &disp[0]);
-    MPI_Get_address(op->data, &disp[1]);
-    int lens[2] = {(int)HDR, (int)n};
-    MPI_Datatype t;
-    MPI_Type_create_hindexed(2, lens, disp, MPI_BYTE, &t);
-    MPI_Type_commit(&t);
-    op->rc = MPI_Imrecv(MPI_BOTTOM, 1, t, &op->msg, &op->req);
-    MPI_Type_free(&t);
-  }
+  op->small = true;
+  op->data = static_cast<char*>(malloc(n + HDR));
+  op->rc = MPI_Imrecv(op->data, count, MPI_BYTE, &op->msg, &op->req);
   return true;
+}
+
+// A large receive's payload: probe the shadow for it and receive it, contiguous, into a
+// buffer of exactly its size. True when started (or failed). mu held; `op` must be the first
+// of `payloads` for its (comm, src, tag).
+bool tryPayload(Op* op) {
+  int flag = 0;
+  MPI_Status st;
+  MPI_Message msg;
+  op->rc = MPI_Improbe(op->src, op->tag, shadows[op->comm], &flag, &msg, &st);
+  if (op->rc != MPI_SUCCESS) return true;
+  if (!flag) return false;
+  int count = 0;
+  MPI_Get_count(&st, MPI_BYTE, &count);
+  op->len = count;
+  op->data = allocBuffer(count ? count : 1);
+  op->rc = MPI_Imrecv(op->data, count, MPI_BYTE, &msg, &op->req);
+  return true;
+}
+
+// Where a receive goes once it left `waiting` (mu held).
+void placeMatched(Op* op) {
+  if (op->rc != MPI_SUCCESS || op->kind == K_PROBE) done.push_back(op);
+  else if (op->large && op->req == MPI_REQUEST_NULL) payloads.push_back(op);
+  else active.push_back(op);
+}
+
+// Start the payloads of matched large receives, in match order per (comm, src, tag). mu held.
+bool matchPayloads() {
+  bool any = false;
+  std::vector<Op*> blocked;
+  for (auto it = payloads.begin(); it != payloads.end();) {
+    Op* op = *it;
+    bool skip = false;
+    for (Op* b : blocked)
+      if (b->comm == op->comm && b->src == op->src && b->tag == op->tag) skip = true;
+    if (!skip && tryPayload(op)) {
+      it = payloads.erase(it);
+      any = true;
+      if (op->rc != MPI_SUCCESS) done.push_back(op);
+      else active.push_back(op);
+      continue;
+    }
+    blocked.push_back(op);
+    ++it;
+  }
+  return any;
 }
 
 // A received message is complete: pull the header out of a small one.
 void finishRecv(Op* op) {
   if (op->small && op->data) memcpy(op->hdr, op->data, HDR);
+}
+
+// Test an operation's requests; true when all are complete or one failed (rc).
+bool testOp(Op* op) {
+  int f1 = 1, f2 = 1;
+  op->rc = MPI_Test(&op->req, &f1, MPI_STATUS_IGNORE);
+  if (op->rc == MPI_SUCCESS && op->req2 != MPI_REQUEST_NULL) op->rc = MPI_Test(&op->req2, &f2, MPI_STATUS_IGNORE);
+  return op->rc != MPI_SUCCESS || (f1 && f2);
 }
 
 // Match waiting receives in posting order; a receive that overlaps an earlier unmatched
@@ -424,8 +518,7 @@ bool matchWaiting() {
     if (!skip && tryMatch(op)) {
       it = waiting.erase(it);
       any = true;
-      if (op->rc != MPI_SUCCESS || op->kind == K_PROBE) done.push_back(op);
-      else active.push_back(op);
+      placeMatched(op);
       continue;
     }
     if (op->kind == K_RECV) blocked.push_back(op);
@@ -438,10 +531,7 @@ bool testActive() {
   bool any = false;
   for (auto it = active.begin(); it != active.end();) {
     Op* op = *it;
-    int flag = 0;
-    MPI_Status st;
-    op->rc = MPI_Test(&op->req, &flag, &st);
-    if (flag || op->rc != MPI_SUCCESS) {
+    if (testOp(op)) {
       if (op->kind == K_RECV) finishRecv(op);
       it = active.erase(it);
       done.push_back(op);
@@ -459,7 +549,7 @@ void progressLoop() {
   Clock::time_point idleSince = Clock::now();
   std::unique_lock<std::mutex> lk(mu);
   while (!stopping) {
-    if (active.empty() && waiting.empty() && jobs.empty()) {
+    if (active.empty() && waiting.empty() && payloads.empty() && jobs.empty()) {
       cv.wait(lk);
       idle = 0;
       continue;
@@ -471,6 +561,7 @@ void progressLoop() {
       if (multiple) lk.unlock();
       if (op->splitType) op->rc = MPI_Comm_split_type(c, MPI_COMM_TYPE_SHARED, op->key, MPI_INFO_NULL, &op->newComm);
       else op->rc = MPI_Comm_split(c, op->color < 0 ? MPI_UNDEFINED : op->color, op->key, &op->newComm);
+      if (op->rc == MPI_SUCCESS && op->newComm != MPI_COMM_NULL) op->rc = MPI_Comm_dup(op->newComm, &op->newShadow);
       if (multiple) lk.lock();
       done.push_back(op);
       schedule();
@@ -485,6 +576,7 @@ void progressLoop() {
     }
     bool any = testActive();
     any = matchWaiting() || any;
+    any = matchPayloads() || any;
     if (any) {
       schedule();
       idle = 0;
@@ -547,6 +639,9 @@ Napi::Value Init(const Napi::CallbackInfo& info) {
   MPI_Comm_get_attr(MPI_COMM_WORLD, MPI_TAG_UB, &ub, &flag);
   tagUb = flag ? *static_cast<int*>(ub) : 32767;
   comms.push_back(MPI_COMM_WORLD);
+  MPI_Comm shadow;
+  check(env, MPI_Comm_dup(MPI_COMM_WORLD, &shadow), "MPI_Comm_dup");
+  shadows.push_back(shadow);
   MPI_Type_contiguous(SR_BLOCK, MPI_BYTE, &srType);
   MPI_Type_commit(&srType);
   MPI_Op_create(srCombine, 1, &srOp);
@@ -591,41 +686,42 @@ Napi::Value Isend(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   JsLock lk;
   MPI_Comm c = commOf(env, info[0]);
+  uint32_t h = info[0].As<Napi::Number>().Uint32Value();
   int dest = info[1].As<Napi::Number>().Int32Value();
   int tag = info[2].As<Napi::Number>().Int32Value();
   uint32_t elem = info[3].As<Napi::Number>().Uint32Value();
   Bytes b = bytesOf(info[4]);
+  if (b.n > 0x7fffffffu) Throw(env, "MPI_Isend: a message is at most 2 GiB - 1 byte (MPI counts are int)");
   Op* op = newOp(K_REQ);
-  uint32_t h0 = MAGIC | (elem & 0xff);
   int rc;
   if (b.n <= SMALL) {
+    uint32_t h0 = MAGIC | (elem & 0xff);
     op->own.resize(HDR + b.n);
     memcpy(op->own.data(), &h0, 4);
     memset(op->own.data() + 4, 0, 4);
     if (b.n) memcpy(op->own.data() + HDR, b.p, b.n);
-    op->hdr[0] = elem;
     rc = MPI_Isend(op->own.data(), (int)op->own.size(), MPI_BYTE, dest, tag, c, &op->req);
     op->notify = false;
   } else {
-    memcpy(op->hdr, &h0, 4);
-    MPI_Aint disp[2];
-    MPI_Get_address(op->hdr, &disp[0]);
-    MPI_Get_address(b.p, &disp[1]);
-    int lens[2] = {(int)HDR, (int)b.n};
-    MPI_Datatype t;
-    MPI_Type_create_hindexed(2, lens, disp, MPI_BYTE, &t);
-    MPI_Type_commit(&t);
-    rc = MPI_Isend(MPI_BOTTOM, 1, t, dest, tag, c, &op->req);
-    MPI_Type_free(&t);
+    uint32_t h0 = LMAGIC | (elem & 0xff);
+    memcpy(op->hdr, &h0, LHDR);
+    rc = MPI_Isend(op->hdr, LHDR, MPI_BYTE, dest, tag, c, &op->req);
+    if (rc == MPI_SUCCESS) rc = MPI_Isend(b.p, (int)b.n, MPI_BYTE, dest, tag, shadows[h], &op->req2);
+    if (rc != MPI_SUCCESS && op->req != MPI_REQUEST_NULL) {
+      // the header went: MPI still reads op->hdr, so the op stays until that completes
+      op->notify = false;
+      active.push_back(op);
+      wake();
+      Throw(env, "MPI_Isend: " + mpiError(rc));
+    }
   }
   if (rc != MPI_SUCCESS) {
     delete op;
     Throw(env, "MPI_Isend: " + mpiError(rc));
   }
-  int flag = 0;
-  MPI_Test(&op->req, &flag, MPI_STATUS_IGNORE);
-  if (!flag && op->notify) spin([&] { return MPI_Test(&op->req, &flag, MPI_STATUS_IGNORE) != MPI_SUCCESS || flag; });
-  if (flag) {
+  bool fin = testOp(op);
+  if (!fin && op->notify) spin([&] { return testOp(op); });
+  if (op->req == MPI_REQUEST_NULL && op->req2 == MPI_REQUEST_NULL) {
     delete op;
     return Napi::Number::New(env, 0);
   }
@@ -655,27 +751,35 @@ Napi::Value Recv(const Napi::CallbackInfo& info) {
   if (op->src < 0) op->src = MPI_ANY_SOURCE;
   if (op->tag < 0) op->tag = MPI_ANY_TAG;
   if (!blockedByEarlier(op) && (tryMatch(op) || spin([&] { return tryMatch(op); }))) {
-    if (op->rc != MPI_SUCCESS) {
+    auto fail = [&]() {
       std::string m = mpiError(op->rc);
+      if (op->small) free(op->data);
+      else releaseBuffer(op->data, op->len);
       delete op;
       Throw(env, m);
-    }
+    };
+    if (op->rc != MPI_SUCCESS) fail();
     if (op->kind == K_PROBE) {
       Napi::Value r = resultOf(env, op);
       delete op;
       return r;
     }
-    int flag = 0;
-    MPI_Status st;
-    MPI_Test(&op->req, &flag, &st);
-    if (!flag) spin([&] { return MPI_Test(&op->req, &flag, &st) != MPI_SUCCESS || flag; });
-    if (flag) {
-      finishRecv(op);
-      Napi::Value r = messageOf(env, op);
-      delete op;
-      return r;
+    if (op->large && !payloadPending(op->comm, op->src, op->tag) && (tryPayload(op) || spin([&] { return tryPayload(op); }))) {
+      if (op->rc != MPI_SUCCESS) fail();
     }
-    active.push_back(op);
+    if (op->large && op->req == MPI_REQUEST_NULL) {
+      payloads.push_back(op);
+    } else {
+      if (!testOp(op)) spin([&] { return testOp(op); });
+      if (op->rc != MPI_SUCCESS) fail();
+      if (op->req == MPI_REQUEST_NULL) {
+        finishRecv(op);
+        Napi::Value r = messageOf(env, op);
+        delete op;
+        return r;
+      }
+      active.push_back(op);
+    }
   } else {
     waiting.push_back(op);
   }
@@ -688,6 +792,7 @@ Napi::Value Iprobe(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   JsLock lk;
   MPI_Comm c = commOf(env, info[0]);
+  uint32_t h = info[0].As<Napi::Number>().Uint32Value();
   int src = info[1].As<Napi::Number>().Int32Value();
   int tag = info[2].As<Napi::Number>().Int32Value();
   int flag = 0;
@@ -696,10 +801,19 @@ Napi::Value Iprobe(const Napi::CallbackInfo& info) {
   if (!flag) return env.Undefined();
   int count = 0;
   MPI_Get_count(&st, MPI_BYTE, &count);
+  double bytes = count >= (int)HDR ? count - (int)HDR : 0;
+  if (count == LHDR) {
+    // a large message: its size is its payload's, once that has arrived (until then, not yet here)
+    size_t n = 0;
+    int rc = MPI_SUCCESS;
+    if (!payloadSize(h, st.MPI_SOURCE, st.MPI_TAG, &n, &rc)) return env.Undefined();
+    check(env, rc, "MPI_Iprobe");
+    bytes = static_cast<double>(n);
+  }
   auto out = Napi::Array::New(env, 3);
   out.Set(0u, st.MPI_SOURCE);
   out.Set(1u, st.MPI_TAG);
-  out.Set(2u, count >= (int)HDR ? count - (int)HDR : 0);
+  out.Set(2u, bytes);
   return out;
 }
 
@@ -709,10 +823,8 @@ Napi::Value started(Napi::Env env, Op* op, int rc, const char* what) {
     delete op;
     Throw(env, std::string(what) + ": " + mpiError(rc));
   }
-  int flag = 0;
-  MPI_Test(&op->req, &flag, MPI_STATUS_IGNORE);
-  if (!flag) spin([&] { return MPI_Test(&op->req, &flag, MPI_STATUS_IGNORE) != MPI_SUCCESS || flag; });
-  if (flag) {
+  if (!testOp(op)) spin([&] { return testOp(op); });
+  if (op->req == MPI_REQUEST_NULL) {
     delete op;
     return Napi::Number::New(env, 0);
   }
@@ -853,6 +965,7 @@ Napi::Value Stats(const Napi::CallbackInfo& info) {
   auto out = Napi::Object::New(info.Env());
   out.Set("active", (double)active.size());
   out.Set("waiting", (double)waiting.size());
+  out.Set("payloads", (double)payloads.size());
   out.Set("poolHits", (double)poolHits.load());
   out.Set("poolMisses", (double)poolMisses.load());
   return out;

@@ -163,6 +163,37 @@ export const checks = [
     await w.barrier();
   }],
 
+  ['large messages: sizes at the transports\' limits, order kept, wildcards, probed sizes', async (w) => {
+    const right = (w.rank + 1) % w.size;
+    const left = (w.rank - 1 + w.size) % w.size;
+    // around the mpi transport's one-message limit (8 KiB) and the ws eager limit (64 KiB)
+    const sizes = [8184, 8191, 8192, 8193, 8196, 8200, 8201, 65535, 65536, 65537, 300001];
+    const fill = (s) => (s * 7) & 0xff;
+    const sends = sizes.map((s) => w.isend(new Uint8Array(s).fill(fill(s)), right, 51));
+    const st = await w.probe(left, 51);
+    assert.deepEqual(st, { source: left, tag: 51, bytes: sizes[0] });
+    for (const [i, s] of sizes.entries()) {
+      if (s > 60000) assert.deepEqual(await w.probe(ANY_SOURCE, 51), { source: left, tag: 51, bytes: s }, `probe before the ${s}-byte message`);
+      const got = i % 2 ? await w.recv(ANY_SOURCE, 51) : await w.recv(left, ANY_TAG);
+      assert.ok(got instanceof Uint8Array, `size ${s}`);
+      assert.equal(got.length, s, `message ${i} out of order or resized`);
+      assert.equal(got.byteLength, got.buffer.byteLength, `size ${s}: not its own buffer`);
+      assert.ok(got[0] === fill(s) && got[s - 1] === fill(s), `size ${s}: wrong content`);
+    }
+    await waitAll(sends);
+    // receives posted before the messages: matched in posting order
+    const recvs = [w.irecv(left, 52), w.irecv(left, 52), w.irecv(ANY_SOURCE, ANY_TAG)];
+    await w.barrier();
+    const parts = [new Float64Array(50000).fill(1), new Float64Array(70000).fill(2), new Int32Array(9000).fill(3)];
+    await waitAll([...parts.map((p, i) => w.isend(p, right, i < 2 ? 52 : 53)), ...recvs]);
+    const got = await Promise.all(recvs.map((r) => r.wait()));
+    assert.deepEqual(got.map((m) => [m.data.constructor.name, m.data.length, m.data[0], m.tag]), [
+      ['Float64Array', 50000, 1, 52],
+      ['Float64Array', 70000, 2, 52],
+      ['Int32Array', 9000, 3, 53],
+    ]);
+  }],
+
   ['sendrecv', async (w) => {
     const right = (w.rank + 1) % w.size;
     const left = (w.rank - 1 + w.size) % w.size;
