@@ -77,6 +77,16 @@ test('mpi: the event loop runs while a receive waits; large typed arrays arrive 
   assert.equal(got.smallBuf, 24);
 });
 
+test('mpi: received buffers that are dropped are reclaimed (600 x 4 MiB, bounded memory)', { skip: process.env.CI ? false : noAddon }, async () => {
+  const r = await orchidrun(['-n', '2', '--transport', 'mpi', join(NATIVE, 'reclaim.mjs')], { timeoutMs: 120_000 });
+  assert.equal(r.code, 0, r.stderr);
+  const got = JSON.parse(r.stdout.trim().split('\n').find((l) => l.startsWith('{')));
+  assert.equal(got.sum, 600);
+  // 2.4 GB went through; without V8 counting the received buffers they pile up until a GC
+  assert.ok(got.maxRssMB < 600, `peak RSS ${got.maxRssMB} MB`);
+  assert.ok(got.poolHits > got.poolMisses, `buffers did not come back for reuse: ${got.poolHits} hits, ${got.poolMisses} misses`);
+});
+
 for (const how of ['exit', 'kill']) {
   test(`mpi: a rank dying inside a collective (${how}) ends the job, no hang`, { skip: process.env.CI ? false : noAddon }, async () => {
     const t0 = Date.now();

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 
 /** The addon's exports (see native/orchid_mpi.cc). */
 export interface Addon {
-  init(complete: (id: number, err: string | null, res: unknown) => void, spinUs?: number): AddonInfo;
+  init(complete: (id: number, err: string | null, res: unknown) => void, spinUs?: number, pollUs?: number): AddonInfo;
   isend(comm: number, dest: number, tag: number, elem: number, bytes: Uint8Array): number;
   recv(comm: number, src: number, tag: number, probeOnly: boolean): number | unknown[];
   iprobe(comm: number, src: number, tag: number): [number, number, number] | undefined;

@@ -71,8 +71,11 @@ export class MpiProcess {
 
   constructor(readonly addon: Addon) {
     this.keepAlive.unref();
-    const spin = Number(process.env.ORCHID_MPI_SPIN_US ?? 50);
-    this.info = addon.init((id, err, res) => this.complete(id, err, res), Number.isFinite(spin) && spin >= 0 ? spin : 50);
+    const us = (name: string, d: number) => {
+      const v = Number(process.env[name] ?? d);
+      return Number.isFinite(v) && v >= 0 ? v : d;
+    };
+    this.info = addon.init((id, err, res) => this.complete(id, err, res), us('ORCHID_MPI_SPIN_US', 50), us('ORCHID_MPI_POLL_US', 1000));
   }
 
   private complete(id: number, err: string | null, res: unknown): void {
