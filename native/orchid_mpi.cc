@@ -309,10 +309,11 @@ Napi::Value messageOf(Napi::Env env, Op* op) {
     memcpy(ab.Data(), op->data + HDR, op->len);
     free(op->data);
   } else {
-    // An external backing store: V8 counts its bytes as external memory itself (so dropped
-    // buffers are collected, and come back to the pool, at the pace they are received). An
-    // AdjustExternalMemory on top counted them twice and doubled the GC work (4 MiB
-    // ping-pong 1.3-1.5 ms -> 1.0 ms without it, pool hits unchanged).
+    // An external backing store: V8 counts its bytes as external memory by itself, so
+    // dropped buffers are collected, and come back to the pool, at the pace they are
+    // received. (An AdjustExternalMemory on top counted them twice and doubled the GC work:
+    // 4 MiB ping-pong 1.3-1.5 ms -> 1.0 ms without it.) The JS side makes large receives
+    // pass through the event loop, where node frees dropped ones (backend.ts, recv).
     ab = Napi::ArrayBuffer::New(
         env, op->data, op->len,
         [](Napi::Env, void* p, size_t* n) {
