@@ -473,28 +473,6 @@ void placeMatched(Op* op) {
   else active.push_back(op);
 }
 
-// Start the payloads of matched large receives, in match order per (comm, src, tag). mu held.
-bool matchPayloads() {
-  bool any = false;
-  std::vector<Op*> blocked;
-  for (auto it = payloads.begin(); it != payloads.end();) {
-    Op* op = *it;
-    bool skip = false;
-    for (Op* b : blocked)
-      if (b->comm == op->comm && b->src == op->src && b->tag == op->tag) skip = true;
-    if (!skip && tryPayload(op)) {
-      it = payloads.erase(it);
-      any = true;
-      if (op->rc != MPI_SUCCESS) done.push_back(op);
-      else active.push_back(op);
-      continue;
-    }
-    blocked.push_back(op);
-    ++it;
-  }
-  return any;
-}
-
 // A received message is complete: pull the header out of a small one.
 void finishRecv(Op* op) {
   if (op->small && op->data) memcpy(op->hdr, op->data, HDR);
@@ -508,26 +486,37 @@ bool testOp(Op* op) {
   return op->rc != MPI_SUCCESS || (f1 && f2);
 }
 
-// Match waiting receives in posting order; a receive that overlaps an earlier unmatched
-// one waits its turn (MPI's order of posted receives). mu held.
-bool matchWaiting() {
+// Try the ops of `list` in order; one that overlaps an earlier op still waiting there (an
+// earlier op that `blocks`) waits its turn. mu held.
+template <typename Try, typename Blocks>
+bool matchInOrder(std::list<Op*>& list, Try attempt, Blocks blocks) {
   bool any = false;
   std::vector<Op*> blocked;
-  for (auto it = waiting.begin(); it != waiting.end();) {
+  for (auto it = list.begin(); it != list.end();) {
     Op* op = *it;
     bool skip = false;
     for (Op* b : blocked)
       if (overlaps(b, op)) skip = true;
-    if (!skip && tryMatch(op)) {
-      it = waiting.erase(it);
+    if (!skip && attempt(op)) {
+      it = list.erase(it);
       any = true;
       placeMatched(op);
       continue;
     }
-    if (op->kind == K_RECV) blocked.push_back(op);
+    if (blocks(op)) blocked.push_back(op);
     ++it;
   }
   return any;
+}
+
+// Receives and probes in posting order (MPI's order of posted receives; a probe blocks nobody).
+bool matchWaiting() {
+  return matchInOrder(waiting, tryMatch, [](Op* op) { return op->kind == K_RECV; });
+}
+
+// The payloads of matched large receives, in header order per (comm, src, tag).
+bool matchPayloads() {
+  return matchInOrder(payloads, tryPayload, [](Op*) { return true; });
 }
 
 bool testActive() {
