@@ -82,7 +82,7 @@ test('mpi: received buffers that are dropped are reclaimed (600 x 4 MiB, bounded
   assert.equal(r.code, 0, r.stderr);
   const got = JSON.parse(r.stdout.trim().split('\n').find((l) => l.startsWith('{')));
   assert.equal(got.sum, 600);
-  // 2.4 GB went through; without V8 counting the received buffers they pile up until a GC
+  // 2.4 GB went through: dropped buffers must be freed as they go (by a GC, then node on the event loop)
   assert.ok(got.maxRssMB < 600, `peak RSS ${got.maxRssMB} MB`);
   // collected buffers come back to the addon's pool (how many depends on when V8 collects)
   assert.ok(got.poolHits > 0, `no buffer came back for reuse: ${got.poolHits} hits, ${got.poolMisses} misses`);

@@ -72,7 +72,7 @@ export function loadAddon(): { addon?: Addon; error?: string; path?: string } {
  * shared-memory and TCP transports of an Ethernet cluster do not need. A user's own
  * UCX_MEM_EVENTS wins (with libucs in LD_PRELOAD the hooks are installed safely at start-up).
  */
-export function ucxWithoutMemoryHooks(): void {
+function ucxWithoutMemoryHooks(): void {
   if (process.env.UCX_MEM_EVENTS === undefined) process.env.UCX_MEM_EVENTS = 'no';
 }
 
