@@ -192,6 +192,48 @@ export const checks = [
       ['Float64Array', 70000, 2, 52],
       ['Int32Array', 9000, 3, 53],
     ]);
+    await w.barrier(); // a faster rank's next check must not feed this one's wildcard receive
+  }],
+
+  ['non-overtaking under load: mixed sizes to random peers, wildcard and specific receives', async (w) => {
+    // every rank derives every rank's plan (dest, tag, length) from a seeded generator
+    const gen = (seed) => () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+    const sizes = [2, 100, 1020, 1024, 1030, 2048, 5000, 70000]; // Float64 elements
+    const plans = range(w.size).map((r) => {
+      const rnd = gen(777 + r * 7919);
+      return range(100).map(() => ({ dest: Math.floor(rnd() * w.size), tag: 60 + Math.floor(rnd() * 3), len: sizes[Math.floor(rnd() * sizes.length)] }));
+    });
+    const sends = plans[w.rank].map((m, i) => {
+      const a = new Float64Array(m.len);
+      a[0] = i;
+      a[m.len - 1] = w.rank * 1e6 + i;
+      return w.isend(a, m.dest, m.tag);
+    });
+    const left = [60, 61, 62].map((t) => plans.reduce((n, p) => n + p.filter((m) => m.dest === w.rank && m.tag === t).length, 0));
+    let todo = left.reduce((a, b) => a + b, 0);
+    const last = new Map();
+    const rnd = gen(4242 + w.rank);
+    while (todo > 0) {
+      // a batch is all wildcards or all specific tags with a message reserved for each
+      const wild = rnd() < 0.5;
+      const batch = [];
+      for (let j = 1 + Math.floor(rnd() * 4); j > 0; j--) {
+        const t = Math.floor(rnd() * 3);
+        if (wild && batch.length < todo) batch.push(w.irecv(ANY_SOURCE, ANY_TAG));
+        else if (!wild && left[t] > 0) (left[t]--, batch.push(w.irecv(ANY_SOURCE, 60 + t)));
+      }
+      for (const m of await Promise.all(batch.map((q) => q.wait()))) {
+        const i = m.data[0];
+        const key = `${m.source}/${m.tag}`;
+        assert.ok((last.get(key) ?? -1) < i, `rank ${w.rank}: message ${i} from ${key} after ${last.get(key)}`);
+        assert.equal(m.data[m.data.length - 1], m.source * 1e6 + i, `message ${i} from ${key}: wrong payload`);
+        last.set(key, i);
+        if (wild) left[m.tag - 60]--;
+        todo--;
+      }
+    }
+    await waitAll(sends);
+    await w.barrier(); // as above: wildcard receives
   }],
 
   ['sendrecv', async (w) => {
