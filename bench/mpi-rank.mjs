@@ -29,10 +29,15 @@ for (let i = 0; i < 3000; i++) {
   else if (i % 3 === 1) await w.allreduce(1, 'sum');
 }
 
+// ping-pong with recv() (a fresh exact-size array per message, the everyday API) and with
+// recvInto() (into one preallocated array, as the C program does)
+for (const [name, into] of [['pingpong', null], ['pingpong-into', true]])
 for (const size of sizes) {
   const iters = iterFor(size);
   const warm = Math.max(2, iters >> 3);
   const buf = new Uint8Array(size);
+  const dst = into && new Uint8Array(size);
+  const get = dst ? (from) => w.recvInto(dst, from, 1) : (from) => w.recv(from, 1);
   const lat = [];
   for (let r = 0; r < reps; r++) {
     await w.barrier();
@@ -41,16 +46,16 @@ for (const size of sizes) {
       if (i === warm) t0 = now();
       if (w.rank === 0) {
         await w.send(buf, 1, 1);
-        await w.recv(1, 1);
+        await get(1);
       } else if (w.rank === 1) {
-        await w.recv(0, 1);
+        await get(0);
         await w.send(buf, 0, 1);
       }
     }
     lat.push((now() - t0) / iters / 2);
   }
-  out({ benchmark: 'pingpong-latency', size, unit: 'us', iters, samples: lat });
-  out({ benchmark: 'pingpong-bandwidth', size, unit: 'MB/s', iters, samples: lat.map((us) => size / us) });
+  out({ benchmark: `${name}-latency`, size, unit: 'us', iters, samples: lat });
+  out({ benchmark: `${name}-bandwidth`, size, unit: 'MB/s', iters, samples: lat.map((us) => size / us) });
 }
 
 for (const size of csizes) {

@@ -37,13 +37,14 @@ for (let i = 0; i < runs; i++) {
 }
 const med = (impl, bench, size) => median(all[impl].filter((r) => r.benchmark === bench && r.size === size).flatMap((r) => r.samples));
 const rows = [];
-for (const size of sizes.split(',').map(Number)) {
-  const c = med('c', 'pingpong-latency', size);
-  const j = med('js', 'pingpong-latency', size);
-  const cb = med('c', 'pingpong-bandwidth', size);
-  const jb = med('js', 'pingpong-bandwidth', size);
-  rows.push({ what: `ping-pong ${size} B`, c_us: c, orchid_us: j, diff_us: j - c, bw_ratio: jb / cb });
-}
+for (const [name, label] of [['pingpong', ''], ['pingpong-into', ' (recvInto)']])
+  for (const size of sizes.split(',').map(Number)) {
+    const c = med('c', 'pingpong-latency', size);
+    const j = med('js', `${name}-latency`, size);
+    const cb = med('c', 'pingpong-bandwidth', size);
+    const jb = med('js', `${name}-bandwidth`, size);
+    rows.push({ what: `ping-pong ${size} B${label}`, c_us: c, orchid_us: j, diff_us: j - c, bw_ratio: jb / cb });
+  }
 for (const [bench, size, label] of [['allreduce', 8, 'allreduce 1 double (Float64Array(1))'], ['allreduce-number', 8, 'allreduce 1 double (a number)'], ['allreduce', 8388608, 'allreduce 8 MB']]) {
   const c = med('c', 'allreduce', size);
   const j = med('js', bench, size);

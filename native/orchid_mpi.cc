@@ -75,6 +75,10 @@ struct Op {
   int rsrc = 0, rtag = 0;
   bool small = false;    // received into `data` with the header in front (copy out)
   bool large = false;    // header received; the payload comes on the shadow communicator
+  char* into = nullptr;  // recvInto: the caller's memory, `cap` bytes, for a payload of kind `wantElem`
+  size_t cap = 0;
+  int wantElem = -1;
+  bool wrote = false;    // the payload went into `into` (no buffer for JS)
   std::vector<char> own; // owned copy of a small send
   // split
   int color = 0, key = 0, splitType = 0;
@@ -301,6 +305,10 @@ Napi::Value messageOf(Napi::Env env, Op* op) {
   out.Set(0u, op->rsrc);
   out.Set(1u, op->rtag);
   out.Set(2u, static_cast<double>(op->hdr[0]));
+  if (op->wrote) {
+    out.Set(3u, static_cast<double>(op->len));
+    return out;
+  }
   Napi::ArrayBuffer ab;
   if (op->len == 0) {
     ab = Napi::ArrayBuffer::New(env, 0);
@@ -461,6 +469,11 @@ bool tryPayload(Op* op) {
   int count = 0;
   MPI_Get_count(&st, MPI_BYTE, &count);
   op->len = count;
+  if (op->into && static_cast<size_t>(count) <= op->cap && op->hdr[0] == op->wantElem) {
+    op->wrote = true;
+    op->rc = MPI_Imrecv(op->into, count, MPI_BYTE, &msg, &op->req);
+    return true;
+  }
   op->data = allocBuffer(count ? count : 1);
   op->rc = MPI_Imrecv(op->data, count, MPI_BYTE, &msg, &op->req);
   return true;
@@ -738,7 +751,7 @@ bool blockedByEarlier(Op* op) {
   return false;
 }
 
-// recv(comm, src, tag, probeOnly) -> a result ([src, tag, elem, ArrayBuffer] or [src, tag, bytes]) when
+// recv(comm, src, tag, probeOnly[, into, elem]) -> a result ([src, tag, elem, ArrayBuffer] or [src, tag, bytes]) when
 // matched at once (fast path), else an id whose completion brings it.
 Napi::Value Recv(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -751,6 +764,12 @@ Napi::Value Recv(const Napi::CallbackInfo& info) {
   op->tag = info[2].As<Napi::Number>().Int32Value();
   if (op->src < 0) op->src = MPI_ANY_SOURCE;
   if (op->tag < 0) op->tag = MPI_ANY_TAG;
+  if (info.Length() > 5 && info[4].IsTypedArray()) {
+    Bytes b = bytesOf(info[4]);
+    op->into = b.p;
+    op->cap = b.n;
+    op->wantElem = info[5].As<Napi::Number>().Int32Value();
+  }
   if (!blockedByEarlier(op) && (tryMatch(op) || spin([&] { return tryMatch(op); }))) {
     auto fail = [&]() {
       std::string m = mpiError(op->rc);

@@ -3,13 +3,15 @@
 //   ws:  src/comm/ws-backend.ts — orchid's own matching engine (src/transport/engine.ts)
 //        and the JS collective algorithms (src/comm/collectives/)
 //   mpi: src/transport/mpi/backend.ts — libmpi's matching and collectives (native addon)
-import type { Packet } from '../codec/index.js';
+import type { Packet, TypedArray } from '../codec/index.js';
 import type { Reducer } from './ops.js';
 
 export interface RawMessage {
   packet: Packet;
   source: number;
   tag: number;
+  /** set when the transport wrote the payload (this many bytes) straight into recv's `into` */
+  written?: number;
 }
 
 export interface RawStatus {
@@ -35,7 +37,8 @@ export interface CommBackend {
 
   /** resolves when the packet's memory may be reused */
   send(pkt: Packet, dest: number, tag: number, call: string): Promise<void>;
-  recv(source: number, tag: number, call: string): Promise<RawMessage>;
+  /** `into`: a typed array the payload may be written to directly when it fits (recvInto) */
+  recv(source: number, tag: number, call: string, into?: TypedArray): Promise<RawMessage>;
   probe(source: number, tag: number, call: string): Promise<RawStatus>;
   iprobe(source: number, tag: number): RawStatus | undefined;
 

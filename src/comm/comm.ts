@@ -2,7 +2,7 @@
 // encodes values and names the call in every error; the transport below it is a
 // CommBackend (src/comm/backend.ts): WsBackend (orchid's engine and JS collectives) or
 // MpiBackend (libmpi through the native addon).
-import { decode, encode, isTypedArray, type Packet, type TypedArray } from '../codec/index.js';
+import { decode, elemCode, elemCtor, encode, ELEM_NONE, isTypedArray, type Packet, type TypedArray } from '../codec/index.js';
 import { OrchidError } from '../errors.js';
 import type { Engine } from '../transport/engine.js';
 import { ANY_SOURCE, ANY_TAG } from '../transport/matching.js';
@@ -79,6 +79,41 @@ export class Comm {
 
   recvMessage<T = unknown>(source: number = ANY_SOURCE, tag: number = ANY_TAG): Promise<Message<T>> {
     return this.#recv<T>('recvMessage', source, tag);
+  }
+
+  /**
+   * Receive a typed-array message into `buffer` (MPI's `Recv(buf)`): `data` is
+   * `buffer.subarray(0, n)` for the n elements received. The message must be of the
+   * buffer's kind (else TypeError) and fit in it (else ERR_COUNT); either way it is consumed,
+   * as MPI does. On the mpi transport a large payload lands straight in `buffer`: no
+   * allocation per message.
+   */
+  recvInto<T extends TypedArray>(buffer: T, source: number = ANY_SOURCE, tag: number = ANY_TAG): Promise<Message<T>> {
+    const call = 'recvInto';
+    let src: number, t: number;
+    try {
+      if (elemCode(buffer) === ELEM_NONE) throw new TypeError(`${call}: the buffer must be a TypedArray or a Buffer (rank ${this.rank})`);
+      [src, t] = this.#p2pArgs(call, source, tag);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return this.#be.recv(src, t, call, buffer).then((m) => {
+      const want = elemCode(buffer);
+      const per = elemCtor(want).BYTES_PER_ELEMENT;
+      let n = m.written;
+      if (n === undefined) {
+        const got = m.packet.elem;
+        if (got !== want) {
+          const what = got === ELEM_NONE ? 'a value (not a typed array)' : `a ${elemCtor(got).name}`;
+          throw new TypeError(`${call}: rank ${this.rank} got ${what} from rank ${m.source} (tag ${m.tag}) for a ${elemCtor(want).name} buffer`);
+        }
+        n = m.packet.bytes.byteLength;
+        if (n > buffer.byteLength)
+          throw new OrchidError('ERR_COUNT', `${call}: the message from rank ${m.source} (tag ${m.tag}) has ${n / per} elements, rank ${this.rank}'s buffer holds ${buffer.length}`);
+        new Uint8Array(buffer.buffer, buffer.byteOffset, n).set(m.packet.bytes);
+      }
+      return { data: buffer.subarray(0, n / per) as T, source: m.source, tag: m.tag };
+    });
   }
 
   /** Bad arguments throw here, synchronously. */

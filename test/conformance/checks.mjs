@@ -236,6 +236,37 @@ export const checks = [
     await w.barrier(); // as above: wildcard receives
   }],
 
+  ['recvInto: into the caller\'s typed array, kind and size checked, the message consumed on error', async (w) => {
+    const right = (w.rank + 1) % w.size;
+    const left = (w.rank - 1 + w.size) % w.size;
+    for (const n of [3, 5000, 200000]) {
+      const buf = new Float64Array(n + 7).fill(-1);
+      const sent = new Float64Array(n).fill(w.rank + 0.5);
+      const [, m] = await Promise.all([w.send(sent, right, 71), w.recvInto(buf, left, 71)]);
+      assert.deepEqual([m.source, m.tag, m.data.length], [left, 71, n]);
+      assert.ok(m.data.buffer === buf.buffer && m.data.byteOffset === 0, `n=${n}: not a view of the caller's buffer`);
+      assert.ok(buf[0] === left + 0.5 && buf[n - 1] === left + 0.5 && buf[n] === -1, `n=${n}: wrong content`);
+    }
+    // a view with an offset, and ANY_SOURCE/ANY_TAG
+    const big = new Int32Array(70010).fill(-1);
+    const [, v] = await Promise.all([w.send(new Int32Array(70000).fill(7), right, 72), w.recvInto(big.subarray(10), ANY_SOURCE, ANY_TAG)]);
+    assert.ok(v.data.byteOffset === 40 && v.data.length === 70000 && big[9] === -1 && big[10] === 7 && big[70009] === 7);
+    // errors: the message is consumed, the next one arrives in order
+    const bad = [
+      [new Float64Array(20000), () => new Float64Array(100), 'ERR_COUNT', /20000 elements.*holds 100/],
+      [new Float64Array(10), () => new Float64Array(5), 'ERR_COUNT', /10 elements.*holds 5/],
+      [new Float32Array(20000), () => new Float64Array(30000), 'TypeError', /got a Float32Array .* for a Float64Array buffer/],
+      [{ a: 1 }, () => new Float64Array(4), 'TypeError', /got a value/],
+    ];
+    for (const [value, make, code, re] of bad) {
+      const [, e] = await Promise.all([w.send(value, right, 73), w.recvInto(make(), left, 73).then(() => null, (x) => x)]);
+      await rejects(Promise.reject(e), code, re);
+    }
+    assert.equal(w.iprobe(left, 73), undefined, 'a rejected message was left behind');
+    await rejects(w.recvInto([1, 2], left, 74), 'TypeError', /recvInto: the buffer must be a TypedArray/);
+    await w.barrier();
+  }],
+
   ['sendrecv', async (w) => {
     const right = (w.rank + 1) % w.size;
     const left = (w.rank - 1 + w.size) % w.size;

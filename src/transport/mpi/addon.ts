@@ -10,7 +10,8 @@ import { fileURLToPath } from 'node:url';
 export interface Addon {
   init(complete: (id: number, err: string | null, res: unknown) => void, spinUs?: number, pollUs?: number): AddonInfo;
   isend(comm: number, dest: number, tag: number, elem: number, bytes: Uint8Array): number;
-  recv(comm: number, src: number, tag: number, probeOnly: boolean): number | unknown[];
+  /** into/elem: a large payload of kind `elem` that fits goes straight into `into` (result [src, tag, elem, bytes]) */
+  recv(comm: number, src: number, tag: number, probeOnly: boolean, into?: Uint8Array, elem?: number): number | unknown[];
   iprobe(comm: number, src: number, tag: number): [number, number, number] | undefined;
   coll(name: string, comm: number, ...args: unknown[]): number;
   split(comm: number, color: number, key: number, shared: boolean): number;

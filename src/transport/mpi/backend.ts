@@ -56,6 +56,7 @@ function remoteError(call: string, code: number, from: number, me: number): Erro
 }
 
 const u8 = (ab: ArrayBuffer, off = 0, len = ab.byteLength - off) => Buffer.from(ab, off, len);
+const EMPTY = Buffer.alloc(0);
 
 interface Pending {
   resolve(v: unknown): void;
@@ -154,9 +155,13 @@ export class MpiBackend implements CommBackend {
     return this.proc.wait<void>(this.a.isend(this.handle, dest, tag, pkt.elem, pkt.bytes), pkt.bytes);
   }
 
-  async recv(source: number, tag: number): Promise<RawMessage> {
-    const r = this.a.recv(this.handle, source, tag, false);
-    const m = await this.proc.wait<[number, number, number, ArrayBuffer]>(r);
+  async recv(source: number, tag: number, _call?: string, into?: TypedArray): Promise<RawMessage> {
+    // with `into`, a large payload of its kind that fits is received straight into it and the
+    // result carries its byte count instead of a buffer
+    const target = into && new Uint8Array(into.buffer, into.byteOffset, into.byteLength);
+    const r = this.a.recv(this.handle, source, tag, false, target, target && elemCode(into));
+    const m = await this.proc.wait<[number, number, number, ArrayBuffer | number]>(r, target);
+    if (typeof m[3] === 'number') return { source: m[0], tag: m[1], packet: { elem: m[2], bytes: EMPTY }, written: m[3] };
     // A large message received at once (the fast path) resolves through the event loop: node
     // frees dropped external buffers (the addon's finalizers) only there, and a loop of
     // receives that never leaves the microtask queue piled them up (1.2 GB for 600 x 4 MiB
