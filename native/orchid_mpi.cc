@@ -151,8 +151,20 @@ char* allocBuffer(size_t n) {
 
 void releaseBuffer(char* p, size_t n) {
   if (!p) return;
-  if (n >= POOL_MIN) {
+  if (n >= POOL_MIN && n <= POOL_MAX) {
     std::lock_guard<std::mutex> lk(poolMu);
+    // the buffer just dropped is the likeliest to be wanted next: make room for it by
+    // freeing older ones of other sizes (a program that moves from 4 MiB messages to 8 MB
+    // results must not find the pool full of the old size)
+    for (auto it = pool.begin(); poolBytes + n > POOL_MAX && it != pool.end();) {
+      if (it->first == n) {
+        ++it;
+        continue;
+      }
+      free(it->second);
+      poolBytes -= it->first;
+      it = pool.erase(it);
+    }
     if (poolBytes + n <= POOL_MAX) {
       pool.emplace(n, p);
       poolBytes += n;
@@ -299,6 +311,22 @@ void schedule() {
   if (!callScheduled.exchange(true)) tsfn.NonBlockingCall();
 }
 
+// An ArrayBuffer over `p` (from allocBuffer) that returns it to the pool when collected.
+// An external backing store: V8 counts its bytes as external memory by itself, so dropped
+// buffers are collected, and come back to the pool, at the pace they are made. (An
+// AdjustExternalMemory on top counted them twice and doubled the GC work: 4 MiB ping-pong
+// 1.3-1.5 ms -> 1.0 ms without it.) The JS side lets large results pass through the event
+// loop, where node frees dropped ones (backend.ts).
+Napi::ArrayBuffer pooledArrayBuffer(Napi::Env env, char* p, size_t n) {
+  return Napi::ArrayBuffer::New(
+      env, p, n,
+      [](Napi::Env, void* q, size_t* len) {
+        releaseBuffer(static_cast<char*>(q), *len);
+        delete len;
+      },
+      new size_t(n));
+}
+
 Napi::Value messageOf(Napi::Env env, Op* op) {
   // [source, tag, elem, ArrayBuffer]
   auto out = Napi::Array::New(env, 4);
@@ -318,18 +346,7 @@ Napi::Value messageOf(Napi::Env env, Op* op) {
     memcpy(ab.Data(), op->data + HDR, op->len);
     free(op->data);
   } else {
-    // An external backing store: V8 counts its bytes as external memory by itself, so
-    // dropped buffers are collected, and come back to the pool, at the pace they are
-    // received. (An AdjustExternalMemory on top counted them twice and doubled the GC work:
-    // 4 MiB ping-pong 1.3-1.5 ms -> 1.0 ms without it.) The JS side makes large receives
-    // pass through the event loop, where node frees dropped ones (backend.ts, recv).
-    ab = Napi::ArrayBuffer::New(
-        env, op->data, op->len,
-        [](Napi::Env, void* p, size_t* n) {
-          releaseBuffer(static_cast<char*>(p), *n);
-          delete n;
-        },
-        new size_t(op->len));
+    ab = pooledArrayBuffer(env, op->data, op->len);
   }
   op->data = nullptr;
   out.Set(3u, ab);
@@ -991,6 +1008,16 @@ Napi::Value Stats(const Napi::CallbackInfo& info) {
   return out;
 }
 
+// alloc(bytes) -> an ArrayBuffer from the pool of recycled buffers (for collective results:
+// its pages are mapped already; the content is whatever was there, so MPI must write it all)
+Napi::Value Alloc(const Napi::CallbackInfo& info) {
+  size_t n = static_cast<size_t>(info[0].As<Napi::Number>().DoubleValue());
+  if (n == 0) return Napi::ArrayBuffer::New(info.Env(), 0);
+  char* p = allocBuffer(n);
+  if (!p) Throw(info.Env(), "alloc: out of memory");
+  return pooledArrayBuffer(info.Env(), p, n);
+}
+
 Napi::Value Version(const Napi::CallbackInfo& info) {
   char lib[MPI_MAX_LIBRARY_VERSION_STRING];
   int llen = 0;
@@ -1015,6 +1042,7 @@ Napi::Object Module(Napi::Env env, Napi::Object exports) {
   exports.Set("abort", Napi::Function::New(env, Abort));
   exports.Set("stats", Napi::Function::New(env, Stats));
   exports.Set("version", Napi::Function::New(env, Version));
+  exports.Set("alloc", Napi::Function::New(env, Alloc));
 #ifdef OPEN_MPI
   exports.Set("flavor", "openmpi");
 #elif defined(MPICH)

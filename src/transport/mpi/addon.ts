@@ -20,6 +20,8 @@ export interface Addon {
   abort(code: number): void;
   stats(): { active: number; waiting: number };
   version(): string;
+  /** an ArrayBuffer of `bytes` from the addon's pool of recycled buffers (content undefined) */
+  alloc(bytes: number): ArrayBuffer;
   readonly flavor: 'mpich' | 'openmpi' | 'unknown';
 }
 
