@@ -8,10 +8,10 @@ import { launch } from 'orchid-mpi/launcher';
 const RANK = fileURLToPath(new URL('../dist/bench/rank.js', import.meta.url));
 const PREFIX = '@orchid-bench ';
 const { KERNEL_NAMES, HYBRID_KERNELS, block, sieveCount } = await import('../dist/bench/kernels.js');
-const { validateResults, SCHEMA } = await import('../dist/bench/schema.js');
+const { validateResults, upgradeResults, SCHEMA } = await import('../dist/bench/schema.js');
 const { summarize } = await import('../dist/bench/stats.js');
 
-const SMALL = { pi: 200_000, matmul: 24, stencil: 21, sort: 5_000, primes: 20_000 };
+const SMALL = { pi: 200_000, matmul: 24, stencil: 21, sort: 5_000, primes: 20_000, hpl: 40 };
 
 async function job(np, spec) {
   const j = launch({ np, script: RANK, args: [JSON.stringify(spec)], transport: 'ws', timeout: 90 });
@@ -120,10 +120,23 @@ test('kernel helpers: blocks cover the range, the sieve counts primes', () => {
 });
 
 test('the schema checker accepts a valid file and names what is wrong in a bad one', () => {
-  const m = { kind: 'kernel', kernel: 'pi', impl: 'orchid', transport: 'ws', ranks: 2, hosts: 1, threads: 1, size: 100, unit: 's', scaling: 'strong', verified: true, ...summarize([1, 2, 3]) };
+  const m = { kind: 'kernel', kernel: 'pi', impl: 'orchid', transport: 'ws', ranks: 2, hosts: 1, nodes: 1, ppn: 2, layout: '2 ranks', threads: 1, size: 100, unit: 's', scaling: 'strong', verified: true, rate: 50, rateUnit: 'intervals/s', ...summarize([1, 2, 3]) };
   const env = { hostnames: ['h'], cpuModel: 'x', cores: 2, memoryBytes: 1, os: 'Linux', arch: 'x64', node: 'v20', orchid: { version: '0.1.0', git: null }, mpi: null, transports: ['ws'], notes: [] };
-  const ok = { schema: SCHEMA, label: 'a', partial: false, quick: true, started: 's', finished: 'f', command: 'c', rankCounts: [1, 2], environment: env, measurements: [m], failures: [] };
+  const ok = { schema: SCHEMA, label: 'a', partial: false, quick: true, started: 's', finished: 'f', command: 'c', rankCounts: [1, 2], sweep: 'ranks', nodeCounts: [1], environment: env, measurements: [m], links: [], hpcc: [], warnings: [], failures: [] };
   assert.deepEqual(validateResults(ok), []);
+  assert.match(validateResults({ ...ok, measurements: [{ ...m, rateUnit: undefined }] }).join('\n'), /a rate needs "rateUnit"/);
+  assert.match(validateResults({ ...ok, measurements: [{ ...m, layout: undefined }] }).join('\n'), /measurements\[0\]\.layout/);
+  assert.match(validateResults({ ...ok, sweep: 'hosts' }).join('\n'), /results\.sweep/);
+  const link = { a: 'n1', b: 'n2', latencyUs: 50, lineMbps: 1000, lineRatio: 0.9, flag: null, ...summarize([110, 112, 115]) };
+  assert.deepEqual(validateResults({ ...ok, links: [link] }), []);
+  assert.match(validateResults({ ...ok, links: [{ ...link, flag: 3 }] }).join('\n'), /links\[0\]\.flag/);
+  // a file of the first schema (before node sweeps) reads as the second
+  const { nodes, ppn, layout, rate, rateUnit, ...v1m } = m;
+  const v1 = { schema: 'orchid-bench/1', label: 'a', partial: false, quick: true, started: 's', finished: 'f', command: 'c', rankCounts: [1, 2], environment: env, measurements: [v1m], failures: [] };
+  assert.match(validateResults(v1).join('\n'), /results\.schema/);
+  const up = upgradeResults(v1);
+  assert.deepEqual(validateResults(up), []);
+  assert.deepEqual([up.measurements[0].nodes, up.measurements[0].ppn, up.measurements[0].layout, up.sweep], [1, 2, '1 × 2', 'ranks']);
   assert.match(validateResults({ ...ok, schema: 'orchid-bench/0' }).join('\n'), /results\.schema/);
   const noVerified = { ...m };
   delete noVerified.verified;

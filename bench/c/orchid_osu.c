@@ -4,7 +4,9 @@
  *
  *   mpicc -O2 -o orchid_osu orchid_osu.c
  *   mpiexec -n 2 ./orchid_osu [--sizes 8,64,...] [--coll-sizes 8,...] [--scale 1] [--repeats 5]
- *                             [--only pingpong,bcast,allreduce,alltoall,barrier]
+ *                             [--only pingpong,bcast,allreduce,alltoall,barrier] [--peers 1,6|none]
+ * --peers: the ranks that ping-pong with rank 0, one after the other (default 1; the bench
+ * passes a rank on the same host and one on the next host); their lines carry "peer".
  *
  * Rank 0 prints one JSON object per line (format: bench/c/README.md):
  *   {"impl":"c-mpi","benchmark":"pingpong-latency","ranks":2,"size":8,"unit":"us","iters":1000,"samples":[...]}
@@ -36,9 +38,11 @@ static long iters_for(long size, double scale) {
 
 static int rank, nranks;
 
-static void print_samples(const char *bench, long size, const char *unit, long iters, const double *s, int reps) {
+static void print_samples(const char *bench, long size, const char *unit, long iters, const double *s, int reps, int peer) {
   if (rank != 0) return;
-  printf("{\"impl\":\"c-mpi\",\"benchmark\":\"%s\",\"ranks\":%d,\"size\":%ld,\"unit\":\"%s\",\"iters\":%ld,\"samples\":[", bench, nranks, size, unit, iters);
+  printf("{\"impl\":\"c-mpi\",\"benchmark\":\"%s\",\"ranks\":%d,\"size\":%ld,\"unit\":\"%s\",\"iters\":%ld,", bench, nranks, size, unit, iters);
+  if (peer > 0) printf("\"peer\":%d,", peer);
+  printf("\"samples\":[");
   for (int i = 0; i < reps; i++) printf("%s%.6g", i ? "," : "", s[i]);
   printf("]}\n");
   fflush(stdout);
@@ -60,6 +64,8 @@ int main(int argc, char **argv) {
   double scale = 1.0;
   int reps = 5;
   const char *only = NULL;
+  long peers[MAXS] = {1};
+  int npeers = 1;
   MPI_Init(&argc, &argv);
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
   MPI_Comm_size(MPI_COMM_WORLD, &nranks);
@@ -69,6 +75,10 @@ int main(int argc, char **argv) {
     else if (!strcmp(argv[i], "--scale") && i + 1 < argc) scale = atof(argv[++i]);
     else if (!strcmp(argv[i], "--repeats") && i + 1 < argc) reps = atoi(argv[++i]);
     else if (!strcmp(argv[i], "--only") && i + 1 < argc) only = argv[++i];
+    else if (!strcmp(argv[i], "--peers") && i + 1 < argc) {
+      i++;
+      npeers = strcmp(argv[i], "none") ? parse_list(argv[i], peers) : 0;
+    }
     else {
       if (rank == 0) fprintf(stderr, "orchid_osu: unknown argument %s\n", argv[i]);
       MPI_Abort(MPI_COMM_WORLD, 2);
@@ -93,7 +103,9 @@ int main(int argc, char **argv) {
   memset(sbuf, rank, maxs * nranks);
   double samples[MAXS];
 
-  if (nranks >= 2 && wanted(only, "pingpong")) {
+  for (int pi = 0; pi < npeers && wanted(only, "pingpong"); pi++) {
+    int peer = (int)peers[pi];
+    if (peer < 1 || peer >= nranks) continue;
     for (int s = 0; s < nsizes; s++) {
       long size = sizes[s], iters = iters_for(size, scale), warm = iters >> 3 < 2 ? 2 : iters >> 3;
       for (int r = 0; r < reps; r++) {
@@ -102,18 +114,18 @@ int main(int argc, char **argv) {
         for (long i = 0; i < warm + iters; i++) {
           if (i == warm) t0 = MPI_Wtime();
           if (rank == 0) {
-            MPI_Send(buf, (int)size, MPI_BYTE, 1, 1, MPI_COMM_WORLD);
-            MPI_Recv(buf, (int)size, MPI_BYTE, 1, 1, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
-          } else if (rank == 1) {
+            MPI_Send(buf, (int)size, MPI_BYTE, peer, 1, MPI_COMM_WORLD);
+            MPI_Recv(buf, (int)size, MPI_BYTE, peer, 1, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+          } else if (rank == peer) {
             MPI_Recv(buf, (int)size, MPI_BYTE, 0, 1, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
             MPI_Send(buf, (int)size, MPI_BYTE, 0, 1, MPI_COMM_WORLD);
           }
         }
         samples[r] = (MPI_Wtime() - t0) * 1e6 / iters / 2;
       }
-      print_samples("pingpong-latency", size, "us", iters, samples, reps);
+      print_samples("pingpong-latency", size, "us", iters, samples, reps, peer);
       for (int r = 0; r < reps; r++) samples[r] = size / samples[r];
-      print_samples("pingpong-bandwidth", size, "MB/s", iters, samples, reps);
+      print_samples("pingpong-bandwidth", size, "MB/s", iters, samples, reps, peer);
     }
   }
 
@@ -140,7 +152,7 @@ int main(int argc, char **argv) {
         MPI_Allreduce(&mine, &worst, 1, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD);
         samples[r] = worst;
       }
-      print_samples(colls[c], size, "us", iters, samples, reps);
+      print_samples(colls[c], size, "us", iters, samples, reps, 0);
     }
   }
   free(buf);

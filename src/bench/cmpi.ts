@@ -1,7 +1,9 @@
 // The C MPI reference (bench/c/orchid_osu.c): compile with mpicc, run with mpiexec.
 import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { networkInterfaces } from 'node:os';
+import { dirname, join } from 'node:path';
+import { readHostfile } from '../launcher/index.js';
 import { PACKAGE_ROOT } from './env.js';
 
 export interface CMpi {
@@ -26,6 +28,8 @@ export interface CLine {
   samples: number[];
   library?: string;
   mpi_version?: string;
+  /** ping-pong: the rank that answered rank 0 */
+  peer?: number;
 }
 
 function which(cmd: string): string | null {
@@ -73,13 +77,55 @@ export interface CRun {
   child: ChildProcess;
 }
 
-/** mpiexec -n RANKS orchid_osu ARGS, with the host list passed in the MPI's own syntax. */
-export function runCMpi(c: CMpi, ranks: number, args: string[], hosts: { hosts?: string; hostfile?: string }, timeoutMs: number): CRun {
-  const hostArgs: string[] = [];
-  if (hosts.hostfile) hostArgs.push(c.flavor === 'openmpi' ? '--hostfile' : '-f', hosts.hostfile);
-  else if (hosts.hosts) hostArgs.push(c.flavor === 'openmpi' ? '--host' : '-hosts', hosts.hosts);
-  const child = spawn(c.mpiexec, [...c.flags, ...hostArgs, '-n', String(ranks), c.binary, ...args], {
-    env: { ...process.env, ...(c.flavor !== 'mpich' ? ompiEnv : {}) },
+/** Where an MPI job runs, in orchid's terms (host list, ssh command line, interface). */
+export interface MpiWhere {
+  hosts?: string;
+  hostfile?: string;
+  ssh?: string;
+  iface?: string;
+}
+
+/** The interface name for `iface` (a name, or an address of this host). */
+function ifaceName(iface: string): string {
+  for (const [name, addrs] of Object.entries(networkInterfaces())) if (addrs?.some((a) => a.address === iface)) return name;
+  return iface;
+}
+
+/**
+ * mpiexec flags and environment that put a job on `w`'s hosts, in the MPI's own syntax:
+ * MPICH Hydra `-hosts`/`-f`, `-launcher-exec` (a wrapper script when the ssh command has
+ * arguments: Hydra takes one executable) and `-iface`; Open MPI `--host`/`--hostfile` (its
+ * `slots=` form), `plm_rsh_agent` and the TCP interface for its out-of-band and byte transfer.
+ */
+export function mpiexecPlacement(flavor: CMpi['flavor'], w: MpiWhere, dir: string): { args: string[]; env: Record<string, string> } {
+  const args: string[] = [];
+  const env: Record<string, string> = flavor === 'mpich' ? {} : { ...ompiEnv };
+  if (flavor === 'openmpi') {
+    if (w.hostfile) {
+      const file = join(dir, 'hostfile.openmpi');
+      writeFileSync(file, readHostfile(w.hostfile).map((h) => `${h.name} slots=${h.slots}`).join('\n') + '\n');
+      args.push('--hostfile', file);
+    } else if (w.hosts) args.push('--host', w.hosts);
+    if (w.ssh) env.OMPI_MCA_plm_rsh_agent = w.ssh;
+    if (w.iface) env.OMPI_MCA_btl_tcp_if_include = env.OMPI_MCA_oob_tcp_if_include = ifaceName(w.iface);
+  } else {
+    if (w.hostfile) args.push('-f', w.hostfile);
+    else if (w.hosts) args.push('-hosts', w.hosts);
+    if (w.ssh) {
+      const wrapper = join(dir, 'ssh-launcher');
+      writeFileSync(wrapper, `#!/bin/sh\nexec ${w.ssh} "$@"\n`, { mode: 0o755 });
+      args.push('-launcher', 'ssh', '-launcher-exec', wrapper);
+    }
+    if (w.iface) args.push('-iface', ifaceName(w.iface));
+  }
+  return { args, env };
+}
+
+/** mpiexec -n RANKS orchid_osu ARGS on `w`'s hosts. */
+export function runCMpi(c: CMpi, ranks: number, args: string[], w: MpiWhere, timeoutMs: number): CRun {
+  const place = mpiexecPlacement(c.flavor, w, dirname(c.binary));
+  const child = spawn(c.mpiexec, [...c.flags, ...place.args, '-n', String(ranks), c.binary, ...args], {
+    env: { ...process.env, ...place.env },
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,
   });

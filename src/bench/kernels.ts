@@ -2,11 +2,14 @@
 // a failed run. Every kernel is collective over `comm` and returns the same object on
 // every rank (verified is agreed with an allreduce).
 import type { Comm } from '../comm/comm.js';
+import { hplFlops, hplRun } from './hpl.js';
 
 export interface KernelResult {
   verified: boolean;
   /** what the check found, for the report when it fails */
   detail: string;
+  /** the timed part in seconds, when the kernel times itself (hpl: factor + solve, not set-up and check) */
+  seconds?: number;
 }
 
 export interface HybridPool {
@@ -16,7 +19,7 @@ export interface HybridPool {
 
 export type KernelFn = (comm: Comm, size: number, pool?: HybridPool) => Promise<KernelResult>;
 
-export const KERNEL_NAMES = ['pi', 'matmul', 'stencil', 'sort', 'primes'] as const;
+export const KERNEL_NAMES = ['pi', 'matmul', 'stencil', 'sort', 'primes', 'hpl'] as const;
 export type KernelName = (typeof KERNEL_NAMES)[number];
 /** Kernels that can run a piscina pool inside each rank (hybrid mode). */
 export const HYBRID_KERNELS: readonly KernelName[] = ['pi', 'primes'];
@@ -339,7 +342,23 @@ export const sort: KernelFn = async (comm, size) => {
   return agree(comm, ok, `${size} keys: sorted=${sorted}, ranks in order=${ordered}, permutation=${perm}`);
 };
 
-export const KERNELS: Record<KernelName, KernelFn> = { pi, matmul, stencil, sort, primes };
+export const hpl: KernelFn = (comm, n) => hplRun(comm, n);
+
+export const KERNELS: Record<KernelName, KernelFn> = { pi, matmul, stencil, sort, primes, hpl };
+
+/**
+ * The rate each kernel reports: `work(size, cols)` units of work for one run (cols: the
+ * columns of matmul and stencil, which weak scaling keeps at the base size), so rate =
+ * work / seconds in `unit`. These are the figures to set beside another cluster's.
+ */
+export const KERNEL_RATES: Record<KernelName, { unit: string; work: (size: number, cols: number) => number }> = {
+  pi: { unit: 'intervals/s', work: (n) => n },
+  matmul: { unit: 'GFLOP/s', work: (rows, n) => (2 * rows * n * n) / 1e9 },
+  stencil: { unit: 'M cell-updates/s', work: (rows, n) => (rows * n * STENCIL_SWEEPS) / 1e6 },
+  sort: { unit: 'M keys/s', work: (n) => n / 1e6 },
+  primes: { unit: 'numbers/s', work: (n) => n },
+  hpl: { unit: 'GFLOP/s', work: (n) => hplFlops(n) / 1e9 },
+};
 
 /**
  * The problem for a kernel at `ranks` ranks. Strong scaling: the base size. Weak scaling:
@@ -348,6 +367,11 @@ export const KERNELS: Record<KernelName, KernelFn> = { pi, matmul, stencil, sort
  */
 export function weakRun(kernel: KernelName, base: number, ranks: number): { size: number; run: KernelFn } {
   switch (kernel) {
+    case 'hpl': {
+      // memory per rank stays the base's: N grows with the square root of the ranks
+      const n = hplWeakN(base, ranks);
+      return { size: n, run: (c) => hplRun(c, n) };
+    }
     case 'matmul':
       return { size: base * ranks, run: (c) => matmulRect(c, base * ranks, base) };
     case 'stencil':
@@ -358,4 +382,16 @@ export function weakRun(kernel: KernelName, base: number, ranks: number): { size
     default:
       return { size: base * ranks, run: (c, _s, pool) => KERNELS[kernel](c, base * ranks, pool) };
   }
+}
+
+/** HPL's N at `ranks` ranks when one rank takes `base` (the same matrix memory per rank), a multiple of 8. */
+export function hplWeakN(base: number, ranks: number): number {
+  return Math.max(8, Math.round((base * Math.sqrt(ranks)) / 8) * 8);
+}
+
+/** The size label and the units of work of one run of a kernel at `ranks` ranks. */
+export function kernelWork(kernel: KernelName, scaling: 'strong' | 'weak', base: number, ranks: number): { size: number; work: number } {
+  const size = scaling === 'weak' ? weakRun(kernel, base, ranks).size : base;
+  const cols = scaling === 'weak' && (kernel === 'matmul' || kernel === 'stencil') ? base : size;
+  return { size, work: KERNEL_RATES[kernel].work(size, cols) };
 }

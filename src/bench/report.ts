@@ -4,30 +4,8 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { bytesLabel, lineChart as drawChart, PALETTE, type ChartSpec, type Series } from './svg.js';
 import type { Measurement, Results } from './schema.js';
-
-interface Table {
-  head: string[];
-  rows: string[][];
-}
-interface Section {
-  title: string;
-  text?: string;
-  tables: Table[];
-  charts: string[];
-}
-
-const f = (x: number | undefined, d = 2): string => {
-  if (x === undefined || !Number.isFinite(x)) return '–';
-  const a = Math.abs(x);
-  if (a !== 0 && (a >= 1e6 || a < 1e-3)) return x.toExponential(2);
-  return x.toFixed(a >= 100 ? 0 : a >= 10 ? 1 : d);
-};
-const pct = (x: number | undefined): string => (x === undefined || !Number.isFinite(x) ? '–' : `${(x * 100).toFixed(0)}%`);
-const uniq = <T,>(xs: T[]): T[] => [...new Set(xs)];
-
-function seriesName(multi: boolean, label: string, rest: string): string {
-  return multi ? `${label} · ${rest}` : rest;
-}
+import { f, pct, rateText, seriesName, uniq, type Section, type Table } from './report-format.js';
+import { clusterSections, hostsSection, warningsSection } from './report-cluster.js';
 
 const DASHES = ['', '7 4', '2 3', '10 3 2 3', '4 2'];
 
@@ -71,10 +49,15 @@ export function buildSections(all: Results[]): Section[] {
   envField('date', (r) => r.started);
   envField('load average (1 min, start → end)', (r) => (r.environment.loadAverage ? `${r.environment.loadAverage.start} → ${r.environment.loadAverage.end ?? '?'}` : '–'));
   const notes = all.flatMap((r) => r.environment.notes.map((n) => (multi ? `${r.label}: ${n}` : n)));
+  const warn = warningsSection(all);
+  if (warn) sections.push(warn);
   sections.push({ title: 'Environment', tables: [{ head: ['', ...all.map((r) => r.label)], rows: envRows }], charts: [], text: notes.length ? notes.map((n) => `Note: ${n}`).join('\n') : undefined });
 
   const failures = all.flatMap((r) => r.failures.map((x) => [r.label, x.what, x.message.split('\n')[0]!]));
   if (failures.length) sections.push({ title: 'Failures', tables: [{ head: ['label', 'what', 'message'], rows: failures }], charts: [] });
+  const hostsSec = hostsSection(all);
+  if (hostsSec) sections.push(hostsSec);
+  sections.push(...clusterSections(all, lineChart));
 
   // ---- kernels ----
   const kernels = all.flatMap((r) => r.measurements.filter((m) => m.kind === 'kernel').map((m) => ({ r, m })));
@@ -85,9 +68,9 @@ export function buildSections(all: Results[]): Section[] {
       const ks = kernels.filter((k) => k.m.scaling === scaling);
       if (!ks.length) continue;
       const rows = ks.map(({ r, m }) => [
-        ...(multi ? [r.label] : []), m.kernel!, m.transport, String(m.ranks), String(m.hosts), String(m.size), f(m.median, 4), pct(m.spread), f(m.speedup), pct(m.efficiency), m.verified ? 'yes' : '**NO**',
+        ...(multi ? [r.label] : []), m.kernel!, m.transport, m.layout, String(m.ranks), String(m.size), f(m.median, 4), pct(m.spread), rateText(m.rate, m.rateUnit), f(m.speedup), pct(m.efficiency), m.verified ? 'yes' : '**NO**',
       ]);
-      tables.push({ head: [...(multi ? ['label'] : []), 'kernel', 'transport', 'ranks', 'hosts', scaling === 'weak' ? 'size (total)' : 'size', 'median s', 'spread', scaling === 'weak' ? 'scaled speedup' : 'speedup', 'efficiency', 'verified'], rows });
+      tables.push({ head: [...(multi ? ['label'] : []), 'kernel', 'transport', 'nodes × ppn', 'ranks', scaling === 'weak' ? 'size (total)' : 'size', 'median s', 'spread', 'rate', scaling === 'weak' ? 'scaled speedup' : 'speedup', 'efficiency', 'verified'], rows });
       const maxR = Math.max(...ks.map((k) => k.m.ranks));
       const series: Series[] = [];
       const effSeries: Series[] = [];
@@ -141,25 +124,28 @@ export function buildSections(all: Results[]): Section[] {
     const series: Series[] = [];
     for (const r of all) {
       const ms = micro.filter((x) => x.r === r && x.m.benchmark === bench);
-      for (const key of uniq(ms.map((x) => `${x.m.impl}|${x.m.transport}|${x.m.ranks}`))) {
-        const pts = ms.filter((x) => `${x.m.impl}|${x.m.transport}|${x.m.ranks}` === key);
+      const inter = ms.some((x) => x.m.placement === 'inter');
+      for (const key of uniq(ms.map((x) => `${x.m.impl}|${x.m.transport}|${x.m.ranks}|${x.m.placement ?? ''}`))) {
+        const pts = ms.filter((x) => `${x.m.impl}|${x.m.transport}|${x.m.ranks}|${x.m.placement ?? ''}` === key);
         const m0 = pts[0]!.m;
-        series.push({ name: seriesName(multi, r.label, m0.impl === 'c-mpi' ? 'C MPI' : `orchid ${m0.transport}`), points: pts.map((x) => [x.m.size, x.m.median]), dashed: false });
+        const where = inter ? (m0.placement === 'inter' ? ', across the link' : ', inside a node') : '';
+        series.push({ name: seriesName(multi, r.label, `${m0.impl === 'c-mpi' ? 'C MPI' : `orchid ${m0.transport}`}${where}`), points: pts.map((x) => [x.m.size, x.m.median]), dashed: false });
       }
     }
     return lineChart({ title, xLabel: 'message size (bytes)', yLabel, xLog: true, yLog: true, xBytes: true, series });
   };
   const pp = micro.filter((x) => x.m.benchmark === 'pingpong-latency');
   if (pp.length) {
-    const cols = uniq(all.flatMap((r) => micro.filter((x) => x.r === r && x.m.benchmark === 'pingpong-latency').map((x) => `${r.label}|${x.m.impl}|${x.m.transport}`)));
+    const cols = uniq(all.flatMap((r) => micro.filter((x) => x.r === r && x.m.benchmark === 'pingpong-latency').map((x) => `${r.label}|${x.m.impl}|${x.m.transport}|${x.m.placement ?? 'intra'}`)));
+    const anyInter = cols.some((c) => c.endsWith('|inter'));
     const sizes = uniq(pp.map((x) => x.m.size)).sort((a, b) => a - b);
     const colName = (c: string): string => {
-      const [label, impl, t] = c.split('|');
-      return `${multi ? `${label} ` : ''}${impl === 'c-mpi' ? 'C MPI' : t}`;
+      const [label, impl, t, pl] = c.split('|');
+      return `${multi ? `${label} ` : ''}${impl === 'c-mpi' ? 'C MPI' : t}${anyInter ? (pl === 'inter' ? ' across' : ' inside') : ''}`;
     };
     const get = (c: string, bench: string, size: number): Measurement | undefined => {
-      const [label, impl, t] = c.split('|');
-      return micro.find((x) => x.r.label === label && x.m.impl === impl && x.m.transport === t && x.m.benchmark === bench && x.m.size === size)?.m;
+      const [label, impl, t, pl] = c.split('|');
+      return micro.find((x) => x.r.label === label && x.m.impl === impl && x.m.transport === t && (x.m.placement ?? 'intra') === pl && x.m.benchmark === bench && x.m.size === size)?.m;
     };
     const head = ['size'];
     for (const c of cols) head.push(`${colName(c)} µs`, ...(c.includes('|orchid|') && cols.some((x) => x.includes('|c-mpi|')) ? ['× C'] : []), `${colName(c)} MB/s`);
@@ -174,8 +160,8 @@ export function buildSections(all: Results[]): Section[] {
       return row;
     });
     sections.push({
-      title: 'Point-to-point: ping-pong between ranks 0 and 1',
-      text: 'One-way time = round trip / 2 (median of the repeats); bandwidth = size / one-way time. “× C” is orchid’s time over the C MPI reference’s (bench/c/orchid_osu.c) measured in the same run.',
+      title: anyInter ? 'Point-to-point: ping-pong inside a node and across the link' : 'Point-to-point: ping-pong between ranks 0 and 1',
+      text: `One-way time = round trip / 2 (median of the repeats); bandwidth = size / one-way time. “× C” is orchid’s time over the C MPI reference’s (bench/c/orchid_osu.c) measured in the same run with the same pair.${anyInter ? ' “inside”: ranks 0 and 1 on the first node; “across”: rank 0 and the first rank of the second node.' : ''}`,
       tables: [{ head, rows }],
       charts: [ppChart('pingpong-latency', 'Ping-pong latency vs size', 'one-way latency (µs)'), ppChart('pingpong-bandwidth', 'Ping-pong bandwidth vs size', 'bandwidth (MB/s)')],
     });
@@ -186,7 +172,7 @@ export function buildSections(all: Results[]): Section[] {
   if (coll.length) {
     const rows = coll
       .filter((x) => x.m.impl === 'orchid')
-      .map(({ r, m }) => [...(multi ? [r.label] : []), m.benchmark!, m.transport, String(m.ranks), String(m.hosts), m.benchmark === 'barrier' ? '–' : bytesLabel(m.size), f(m.median), pct(m.spread), f(m.ratioToC, 1)]);
+      .map(({ r, m }) => [...(multi ? [r.label] : []), m.benchmark!, m.transport, m.layout, String(m.ranks), m.benchmark === 'barrier' ? '–' : bytesLabel(m.size), f(m.median), pct(m.spread), f(m.ratioToC, 1)]);
     const charts: string[] = [];
     for (const b of ['bcast', 'allreduce', 'alltoall']) {
       const series: Series[] = [];
@@ -213,7 +199,7 @@ export function buildSections(all: Results[]): Section[] {
     sections.push({
       title: 'Collectives',
       text: 'Latency = the slowest rank’s mean time per call (median of the repeats). Size is the bytes each rank contributes (alltoall: per destination).',
-      tables: [{ head: [...(multi ? ['label'] : []), 'collective', 'transport', 'ranks', 'hosts', 'size', 'median µs', 'spread', '× C'], rows }],
+      tables: [{ head: [...(multi ? ['label'] : []), 'collective', 'transport', 'nodes × ppn', 'ranks', 'size', 'median µs', 'spread', '× C'], rows }],
       charts,
     });
   }

@@ -1,161 +1,113 @@
-// The driver of `orchid bench`: one job per transport and rank count (micro-benchmarks and
-// kernels), hybrid jobs, the C reference, single-process benchmarks; results written after
+// The driver of `orchid bench`. On one host: a job per transport and rank count 1, 2, 4 …
+// On several hosts: the link matrix, then a job per transport and node count 1, 2, 4 …
+// (every slot of each node) plus the one-rank baseline. Then hybrid jobs, the C reference,
+// the HPC Challenge reference and single-process benchmarks. Results are written after
 // every step so an interrupted run keeps what finished.
-import { mkdirSync, writeFileSync, renameSync } from 'node:fs';
-import { loadavg, tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync, renameSync, mkdtempSync } from 'node:fs';
+import { loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { spawn } from 'node:child_process';
-import { createInterface } from 'node:readline';
-import { launch, readHostfile, parseHostList } from '../launcher/index.js';
+import { readHostfile, parseHostList, type HostSpec } from '../launcher/index.js';
+import { isLocalHost } from '../launcher/hosts.js';
+import { addressTowards } from '../launcher/ssh.js';
 import { baseEnvironment } from './env.js';
 import { mpiVersionText, runCMpi, setupCMpi, type CMpi, type CLine } from './cmpi.js';
-import { HYBRID_KERNELS } from './kernels.js';
-import { FULL, QUICK, kernelSpecs, rankCounts, type Profile } from './plan.js';
-import { LINE_PREFIX, type JobSpec, type RankLine } from './protocol.js';
+import { findHpcc, runHpcc, type Hpcc } from './hpcc.js';
+import { gridShape } from './hpl.js';
+import { HYBRID_KERNELS, hplWeakN, KERNEL_RATES } from './kernels.js';
+import { FULL, QUICK, hplBaseFromMemory, kernelSpecs, nodeSweep, rankCounts, layoutOf, type JobShape, type Profile } from './plan.js';
+import type { HostDetail, JobSpec, Pair, RankLine } from './protocol.js';
 import { writeReports } from './report.js';
-import { SCHEMA, type Measurement, type Results } from './schema.js';
+import { SCHEMA, type Results } from './schema.js';
 import { runSingle } from './single.js';
 import { summarize } from './stats.js';
 import { Progress } from './progress.js';
+import { hostListText, probeTransport, runJob, type BenchJob, type Where } from './jobs.js';
+import { chooseLinkRate, derive, linkMatrix, warningsOf } from './analysis.js';
 
 export interface BenchOptions {
   quick: boolean;
   np?: number;
   hosts?: string;
   hostfile?: string;
+  /** ranks per node in a node sweep (default: each host's slots) */
+  ppn?: number;
+  /** node counts of the sweep (default 1, 2, 4 … and all) */
+  nodes?: number[];
+  ssh?: string;
+  iface?: string;
+  /** the line rate links are set against, Mbit/s (default: what the OS reports, else 1000) */
+  linkRate?: number;
+  /** HPL's N at the largest job (default: from the nodes' memory; quick: small) */
+  hplN?: number;
+  /** the fraction of the nodes' memory HPL's matrix takes (full mode; default 0.4) */
+  hplMem?: number;
   transport: 'ws' | 'mpi' | 'all';
   out: string;
   label?: string;
-  /** skip parts (tests, debugging): 'micro', 'kernels', 'hybrid', 'c', 'single' */
+  /** skip parts (tests, debugging): see SKIPPABLE in cli.ts */
   skip?: string[];
   command?: string;
   log?: (line: string) => void;
 }
 
-const RANK_SCRIPT = fileURLToPath(new URL('./rank.js', import.meta.url));
-const PROBE_SCRIPT = fileURLToPath(new URL('./probe.js', import.meta.url));
-
-function slots(o: BenchOptions): number | undefined {
-  const specs = o.hostfile ? readHostfile(o.hostfile) : o.hosts ? parseHostList(o.hosts) : undefined;
-  return specs?.reduce((a, h) => a + h.slots, 0);
-}
-
-/** What the driver needs of a running job: its output lines, its end, a way to stop it. */
-interface BenchJob {
-  output: AsyncIterable<{ rank: number; text: string }>;
-  done: Promise<{ code: number; message?: string }>;
-  kill(signal?: NodeJS.Signals): void;
-}
-
-const ORCHIDRUN = fileURLToPath(new URL('../cli/orchidrun.js', import.meta.url));
-
-/**
- * ws jobs run in this process through launch(). Other transports run under a child
- * `orchidrun`: the mpi launcher loads the native addon (and with it libmpi) into the
- * launching process, and the driver must survive whatever that library does.
- */
-function startJob(o: BenchOptions, np: number, transport: string, script: string, args: string[], timeout: number): BenchJob {
-  if (transport === 'ws') {
-    const job = launch({ np, script, args, hosts: o.hosts, hostfile: o.hostfile, transport: 'ws', timeout });
-    return { output: job.output, done: job.done, kill: (sig) => job.kill(sig) };
+/** The distinct hosts of the options, in order, each once with its slots. */
+export function benchHosts(o: BenchOptions): HostSpec[] {
+  const specs = o.hostfile ? readHostfile(o.hostfile) : o.hosts ? parseHostList(o.hosts) : [];
+  const out: HostSpec[] = [];
+  for (const h of specs) {
+    const seen = out.find((x) => x.name === h.name);
+    if (seen) seen.slots += h.slots;
+    else out.push({ ...h });
   }
-  const hostArgs = o.hostfile ? ['--hostfile', o.hostfile] : o.hosts ? ['--hosts', o.hosts] : [];
-  const child = spawn(process.execPath, [ORCHIDRUN, '-n', String(np), '--transport', transport, '--timeout', String(timeout), ...hostArgs, script, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  const lines: Array<{ rank: number; text: string }> = [];
-  let wake: (() => void) | undefined;
-  let open = 2;
-  const feed = (stream: NodeJS.ReadableStream): void => {
-    createInterface({ input: stream, crlfDelay: Infinity })
-      .on('line', (text) => {
-        lines.push({ rank: -1, text });
-        wake?.();
-      })
-      .on('close', () => {
-        open--;
-        wake?.();
-      });
-  };
-  feed(child.stdout!);
-  feed(child.stderr!);
-  const done = new Promise<{ code: number; message?: string }>((resolve) => {
-    child.on('close', (code, sig) => resolve({ code: code ?? 128, message: sig ? `orchidrun --transport ${transport} was killed by ${sig}` : code ? `orchidrun --transport ${transport} exited with code ${code}` : undefined }));
-    child.on('error', (e) => resolve({ code: 127, message: String(e) }));
-  });
-  const output = (async function* () {
-    for (;;) {
-      while (lines.length) yield lines.shift()!;
-      if (open === 0) return;
-      await new Promise<void>((r) => (wake = r));
-      wake = undefined;
-    }
-  })();
-  return { output, done, kill: (sig = 'SIGTERM') => child.kill(sig) };
+  return out;
 }
 
-/** Run a job, collecting rank 0's bench lines; other output is kept for error messages. */
-async function runJob(o: BenchOptions, np: number, transport: string, spec: JobSpec, timeout: number, onJob: (j: BenchJob) => void): Promise<{ lines: RankLine[]; code: number; message?: string; tail: string[] }> {
-  const job = startJob(o, np, transport, RANK_SCRIPT, [JSON.stringify(spec)], timeout);
-  onJob(job);
-  const lines: RankLine[] = [];
-  const tail: string[] = [];
-  for await (const l of job.output) {
-    const at = l.text.indexOf(LINE_PREFIX);
-    if (at >= 0 && at <= 8) {
-      // (an MPI launcher may put a rank prefix such as "[0] " before the line)
-      try {
-        lines.push(JSON.parse(l.text.slice(at + LINE_PREFIX.length)) as RankLine);
-      } catch {
-        tail.push(l.text);
-      }
-    } else {
-      tail.push(l.rank >= 0 ? `[${l.rank}] ${l.text}` : l.text);
-      if (tail.length > 30) tail.shift();
-    }
-  }
-  const r = await job.done;
-  return { lines, code: r.code, message: r.message, tail };
-}
-
-async function probeTransport(o: BenchOptions, transport: string): Promise<string | null> {
-  try {
-    const job = startJob(o, 1, transport, PROBE_SCRIPT, [], 60);
-    const out: string[] = [];
-    for await (const l of job.output) out.push(l.text);
-    const r = await job.done;
-    return r.code === 0 ? null : `a 1-rank job failed (${r.message ?? `exit ${r.code}`}${out.length ? `: ${out.slice(-3).join(' | ')}` : ''})`;
-  } catch (e) {
-    return e instanceof Error ? e.message : String(e);
-  }
-}
-
-export async function runBench(o: BenchOptions): Promise<{ results: Results; interrupted: boolean }> {
+export async function runBench(opts: BenchOptions): Promise<{ results: Results; interrupted: boolean }> {
+  let o = opts;
   const log = o.log ?? ((s: string) => process.stderr.write(s + '\n'));
   const profile: Profile = o.quick ? QUICK : FULL;
   const skip = new Set(o.skip ?? []);
-  const maxRanks = o.np ?? slots(o) ?? Math.max(2, baseEnvironment().cores);
-  const counts = rankCounts(maxRanks);
-  const multiHost = new Set((o.hostfile ? readHostfile(o.hostfile) : o.hosts ? parseHostList(o.hosts) : []).map((h) => h.name)).size > 1;
+  const hosts = benchHosts(o);
+  const multiHost = hosts.length > 1;
+  const env = baseEnvironment();
+  // the jobs: a node sweep on several hosts, a rank sweep on one
+  let shapes: JobShape[];
+  let nodeCounts: number[];
+  if (multiHost) {
+    nodeCounts = o.nodes ?? rankCounts(hosts.length);
+    shapes = nodeSweep(hosts, nodeCounts, o.ppn);
+  } else {
+    nodeCounts = [1];
+    const max = o.np ?? (hosts[0] ? (o.ppn ?? hosts[0].slots) : Math.max(2, env.cores));
+    shapes = rankCounts(max).map((n) => ({ nodes: 1, ranks: n, perHost: [n], hosts: hosts[0] ? [{ name: hosts[0].name, slots: n }] : [], layout: n === 1 ? '1 rank' : `${n} ranks` }));
+  }
+  const counts = [...new Set(shapes.map((s) => s.ranks))];
+  const largest = shapes[shapes.length - 1]!;
+  const where = (s: JobShape): Where => (s.hosts.length ? { np: s.ranks, hostList: s.hosts, ssh: o.ssh, iface: o.iface } : { np: s.ranks, ssh: o.ssh, iface: o.iface });
   mkdirSync(o.out, { recursive: true });
 
-  const env = baseEnvironment();
   const results: Results = {
     schema: SCHEMA,
-    label: o.label ?? `${env.hostnames[0]}${multiHost ? '+cluster' : ''}-x${maxRanks}`,
+    label: o.label ?? (multiHost ? `${hosts[0]!.name.replace(/[0-9]+$/, '')}-x${hosts.length}` : `${env.hostnames[0]}-x${largest.ranks}`),
     partial: true,
     quick: o.quick,
     started: new Date().toISOString(),
     finished: '',
     command: o.command ?? 'orchid bench',
     rankCounts: counts,
+    sweep: multiHost ? 'nodes' : 'ranks',
+    nodeCounts,
     environment: env,
     measurements: [],
+    links: [],
+    hpcc: [],
+    warnings: [],
     failures: [],
   };
 
   let stopping = false;
   let current: BenchJob | undefined;
-  let currentC: ReturnType<typeof runCMpi> | undefined;
+  let currentChild: { pid?: number } | undefined;
   const onSignal = (sig: NodeJS.Signals): void => {
     if (stopping) {
       current?.kill('SIGKILL');
@@ -164,9 +116,9 @@ export async function runBench(o: BenchOptions): Promise<{ results: Results; int
     stopping = true;
     log(`\norchid bench: ${sig}: stopping; keeping what finished`);
     current?.kill('SIGINT');
-    if (currentC?.child.pid) {
+    if (currentChild?.pid) {
       try {
-        process.kill(-currentC.child.pid, 'SIGTERM');
+        process.kill(-currentChild.pid, 'SIGTERM');
       } catch {
         /* gone */
       }
@@ -175,14 +127,31 @@ export async function runBench(o: BenchOptions): Promise<{ results: Results; int
   const sigs = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
   for (const s of sigs) process.on(s, onSignal);
 
+  let linkWarnings: string[] = [];
   const save = (): void => {
     results.finished = new Date().toISOString();
     if (env.loadAverage) env.loadAverage.end = Number(loadavg()[0]!.toFixed(2));
     derive(results.measurements);
+    for (const m of results.measurements) {
+      if (m.placement === 'inter' && m.unit === 'MB/s' && env.linkRate) m.lineRatio = m.median / (env.linkRate.mbps / 8);
+    }
+    results.warnings = [...warningsOf(results), ...linkWarnings];
     const file = join(o.out, 'results.json');
     writeFileSync(file + '.tmp', JSON.stringify(results, null, 1) + '\n');
     renameSync(file + '.tmp', file);
   };
+
+  // MPI's own launchers (the C reference, hpcc) need to be told the network orchid's launcher finds itself
+  if (multiHost && !o.iface) {
+    const remote = hosts.find((h) => !isLocalHost(h.name));
+    if (remote) {
+      try {
+        o = { ...o, iface: await addressTowards(remote.name, o.ssh) };
+      } catch (e) {
+        results.failures.push({ what: `route to ${remote.name}`, message: e instanceof Error ? e.message : String(e) });
+      }
+    }
+  }
 
   // transports
   const wanted = o.transport === 'all' ? ['ws', 'mpi'] : [o.transport];
@@ -192,7 +161,7 @@ export async function runBench(o: BenchOptions): Promise<{ results: Results; int
       transports.push(t);
       continue;
     }
-    const why = await probeTransport(o, t);
+    const why = await probeTransport(where(shapes[0]!), t);
     if (why === null) transports.push(t);
     else {
       const note = `transport ${t} skipped: ${why}`;
@@ -216,89 +185,162 @@ export async function runBench(o: BenchOptions): Promise<{ results: Results; int
       env.mpi = { library: first, version: '', mpicc: c.mpicc, mpiexec: c.mpiexec };
     }
   }
+  // the HPC Challenge reference
+  let hpcc: Hpcc | null = null;
+  if (!skip.has('hpcc') && !skip.has('kernels')) {
+    const found = findHpcc();
+    hpcc = found.hpcc;
+    if (found.note) {
+      env.notes.push(found.note);
+      log(`orchid bench: ${found.note}`);
+    }
+    env.hpcc = hpcc ? { binary: hpcc.binary, blas: hpcc.blas, mpiexec: hpcc.mpiexec } : null;
+  }
 
-  const steps: Array<{ name: string; run: () => Promise<void> }> = [];
-  const hostsOf = (lines: RankLine[]): number => {
-    const j = lines.find((l) => l.type === 'job') as Extract<RankLine, { type: 'job' }> | undefined;
-    if (j) for (const h of j.hosts) if (!env.hostnames.includes(h)) env.hostnames.push(h);
-    for (const d of j?.hostDetails ?? []) {
+  const addDetails = (ds: HostDetail[] | undefined): void => {
+    for (const d of ds ?? []) {
+      if (!env.hostnames.includes(d.name)) env.hostnames.push(d.name);
       env.hostDetails ??= [];
       if (!env.hostDetails.some((x) => x.name === d.name)) env.hostDetails.push(d);
     }
-    return j?.hosts.length ?? 1;
+    if (multiHost && env.hostDetails?.length) env.linkRate = chooseLinkRate(o.linkRate, env.hostDetails, hosts.map((h) => h.name));
   };
-  const ingest = (lines: RankLine[], transport: string, ranks: number): void => {
-    const hosts = hostsOf(lines);
-    const threads = (lines.find((l) => l.type === 'job') as { threads?: number } | undefined)?.threads ?? 1;
+  // HPL's N at one rank: from --hpl-n (N of the largest job), the nodes' memory (full) or the profile (quick)
+  const hplBase = (): number => {
+    if (o.hplN) return Math.max(8, Math.round(o.hplN / Math.sqrt(largest.ranks)));
+    const fraction = o.hplMem ?? profile.hplMemFraction;
+    if (!fraction) return profile.weak.hpl!;
+    const mems = (env.hostDetails ?? []).filter((d) => hosts.length === 0 || hosts.some((h) => h.name === d.name)).map((d) => d.memoryBytes);
+    const ppn = Math.max(...shapes.map((s) => Math.max(...s.perHost)));
+    return hplBaseFromMemory(mems.length ? Math.min(...mems) : totalmem(), ppn, fraction);
+  };
+
+  const steps: Array<{ name: string; run: () => Promise<void> }> = [];
+  const ingest = (lines: RankLine[], transport: string, s: JobShape): void => {
+    const j = lines.find((l) => l.type === 'job') as Extract<RankLine, { type: 'job' }> | undefined;
+    addDetails(j?.hostDetails);
+    const hostsUsed = j?.hosts.length ?? 1;
+    const threads = j?.threads ?? 1;
+    const row = { impl: 'orchid' as const, transport, ranks: s.ranks, hosts: hostsUsed, nodes: s.nodes, ppn: Math.max(...s.perHost), layout: s.layout };
     for (const l of lines) {
       if (l.type === 'micro') {
-        results.measurements.push({ kind: 'micro', benchmark: l.benchmark, impl: 'orchid', transport, ranks, hosts, threads: 1, size: l.size, unit: l.unit, iters: l.iters, ...summarize(l.samples) });
+        results.measurements.push({ kind: 'micro', benchmark: l.benchmark, ...row, threads: 1, size: l.size, unit: l.unit, iters: l.iters, placement: l.placement, ...summarize(l.samples) });
       } else if (l.type === 'kernel') {
-        results.measurements.push({ kind: 'kernel', kernel: l.kernel, scaling: l.scaling, impl: 'orchid', transport, ranks, hosts, threads: l.threads ?? threads, size: l.size, unit: 's', verified: l.verified, detail: l.detail, ...summarize(l.samples) });
-        if (!l.verified) results.failures.push({ what: `kernel ${l.kernel} (${l.scaling}, ${ranks} ranks, ${transport})`, message: `did not verify: ${l.detail}` });
+        const sum = summarize(l.samples);
+        const rate = l.work !== undefined && sum.median > 0 ? { rate: l.work / sum.median, rateUnit: KERNEL_RATES[l.kernel].unit } : {};
+        results.measurements.push({ kind: 'kernel', kernel: l.kernel, scaling: l.scaling, ...row, threads: l.threads ?? threads, size: l.size, unit: 's', verified: l.verified, detail: l.detail, ...sum, ...rate, thermal: l.thermal });
+        if (!l.verified) results.failures.push({ what: `kernel ${l.kernel} (${l.scaling}, ${s.layout}, ${transport})`, message: `did not verify: ${l.detail}` });
       } else if (l.type === 'error') {
-        results.failures.push({ what: `${transport} ${ranks} ranks`, message: l.message });
+        results.failures.push({ what: `${transport} ${s.layout}`, message: l.message });
       }
     }
+    const pairs = lines.filter((l): l is Extract<RankLine, { type: 'link' }> => l.type === 'link');
+    if (pairs.length) {
+      const m = linkMatrix(pairs, env.linkRate?.mbps ?? o.linkRate ?? 1000);
+      results.links = m.links;
+      linkWarnings = m.warnings;
+    }
   };
-  const jobStep = (transport: string, ranks: number, spec: JobSpec, what: string): void => {
+  const jobStep = (transport: string, s: JobShape, spec: () => JobSpec, what: string): void => {
     steps.push({
-      name: `${what} · ${transport} · ${ranks} rank${ranks > 1 ? 's' : ''}`,
+      name: `${what} · ${transport} · ${s.layout}`,
       run: async () => {
-        const r = await runJob(o, ranks, transport, spec, profile.jobTimeout, (j) => (current = j));
+        const r = await runJob(where(s), transport, spec(), profile.jobTimeout, (j) => (current = j));
         current = undefined;
-        ingest(r.lines, transport, ranks);
+        ingest(r.lines, transport, s);
         if (r.code !== 0 && !stopping) {
-          results.failures.push({ what: `${what}, ${transport}, ${ranks} ranks`, message: `${r.message ?? `exit ${r.code}`}${r.tail.length ? `\n${r.tail.slice(-10).join('\n')}` : ''}` });
+          results.failures.push({ what: `${what}, ${transport}, ${s.layout}`, message: `${r.message ?? `exit ${r.code}`}${r.tail.length ? `\n${r.tail.slice(-10).join('\n')}` : ''}` });
         }
       },
     });
   };
 
+  // the network first: every pair of hosts, one rank per host (also tells the hosts' memory for HPL)
+  if (multiHost && !skip.has('links')) {
+    const one = hosts.map((h) => ({ name: h.name, slots: 1 }));
+    jobStep('ws', { nodes: hosts.length, ranks: hosts.length, perHost: one.map(() => 1), hosts: one, layout: layoutOf(one.map(() => 1)) }, () => ({ links: profile.links }), 'link matrix');
+  }
+  // point-to-point: inside a node, and across the link (the first job that can place each pair)
+  const pairsFor = (s: JobShape, placed: Set<string>): Pair[] => {
+    const out: Pair[] = [];
+    if (!multiHost) return s.ranks >= 2 ? [{ a: 0, b: 1, placement: 'intra' }] : [];
+    if (s.perHost[0]! >= 2 && !placed.has('intra')) out.push({ a: 0, b: 1, placement: 'intra' });
+    if (s.nodes >= 2 && !placed.has('inter')) out.push({ a: 0, b: s.perHost[0]!, placement: 'inter' });
+    for (const p of out) placed.add(p.placement);
+    return out;
+  };
   for (const t of transports) {
-    for (const n of counts) {
-      const spec: JobSpec = {};
-      if (!skip.has('micro') && n >= 2) spec.micro = profile.micro;
-      if (!skip.has('kernels')) spec.kernels = kernelSpecs(profile);
-      if (spec.micro || spec.kernels) jobStep(t, n, spec, 'micro + kernels');
+    const placed = new Set<string>();
+    for (const s of shapes) {
+      const pairs = pairsFor(s, placed);
+      const micro = !skip.has('micro') && s.ranks >= 2 ? { ...profile.micro, pairs } : undefined;
+      const kernels = !skip.has('kernels');
+      if (micro || kernels) jobStep(t, s, () => ({ micro, kernels: kernels ? kernelSpecs(profile, hplBase()) : undefined }), 'micro + kernels');
     }
     if (!skip.has('hybrid')) {
-      for (const n of counts) {
-        const spec: JobSpec = { hybrid: true, kernels: HYBRID_KERNELS.map((k) => ({ kernel: k, scaling: 'strong', base: profile.strong[k], repeats: profile.kernelRepeats })) };
-        jobStep(t, n, spec, 'hybrid');
+      for (const s of shapes) {
+        const spec: JobSpec = { hybrid: true, kernels: HYBRID_KERNELS.map((k) => ({ kernel: k, scaling: 'strong', base: profile.strong[k]!, repeats: profile.kernelRepeats })) };
+        jobStep(t, s, () => spec, 'hybrid');
       }
     }
   }
   if (c) {
     const cc = c;
-    for (const n of counts.filter((x) => x >= 2)) {
+    const placed = new Set<string>();
+    for (const s of shapes.filter((x) => x.ranks >= 2)) {
+      const pairs = pairsFor(s, placed);
       steps.push({
-        name: `C MPI reference · ${n} ranks`,
+        name: `C MPI reference · ${s.layout}`,
         run: async () => {
           const m = profile.micro;
-          const args = ['--sizes', m.p2pSizes.join(','), '--coll-sizes', m.collSizes.join(','), '--scale', String(m.scale), '--repeats', String(m.repeats)];
-          currentC = runCMpi(cc, n, args, { hosts: o.hosts, hostfile: o.hostfile }, profile.jobTimeout * 1000);
-          const r = await currentC.promise;
-          currentC = undefined;
-          ingestC(r.lines, n);
-          if (r.code !== 0 && !stopping) results.failures.push({ what: `C MPI reference, ${n} ranks`, message: `${cc.mpiexec} exited ${r.code}: ${r.stderr.trim().slice(-500)}` });
+          const args = ['--sizes', m.p2pSizes.join(','), '--coll-sizes', m.collSizes.join(','), '--scale', String(m.scale), '--repeats', String(m.repeats), '--peers', pairs.map((p) => p.b).join(',') || 'none'];
+          const run = runCMpi(cc, s.ranks, args, { hosts: s.hosts.length ? hostListText(s.hosts) : undefined, ssh: o.ssh, iface: o.iface }, profile.jobTimeout * 1000);
+          currentChild = run.child;
+          const r = await run.promise;
+          currentChild = undefined;
+          ingestC(r.lines, s, pairs);
+          if (r.code !== 0 && !stopping) results.failures.push({ what: `C MPI reference, ${s.layout}`, message: `${cc.mpiexec} exited ${r.code}: ${r.stderr.trim().slice(-500)}` });
         },
       });
     }
   }
-  const ingestC = (lines: CLine[], n: number): void => {
+  const ingestC = (lines: CLine[], s: JobShape, pairs: Pair[]): void => {
     for (const l of lines) {
       if (l.type === 'env') {
-        if (l.ranks !== n) throw new Error(`mpiexec started ${l.ranks}-rank jobs instead of one ${n}-rank job (mpicc and mpiexec from different MPIs?)`);
+        if (l.ranks !== s.ranks) throw new Error(`mpiexec started ${l.ranks}-rank jobs instead of one ${s.ranks}-rank job (mpicc and mpiexec from different MPIs?)`);
         if (env.mpi) {
           env.mpi.library = l.library ? shortLibrary(l.library) : env.mpi.library;
           env.mpi.version = l.mpi_version ?? '';
         }
         continue;
       }
-      results.measurements.push({ kind: 'micro', benchmark: l.benchmark, impl: 'c-mpi', transport: 'c-mpi', ranks: l.ranks, hosts: Math.max(1, Math.min(l.ranks, multiHost ? 2 : 1)), threads: 1, size: l.size, unit: l.unit, iters: l.iters, ...summarize(l.samples) });
+      const placement = l.peer !== undefined ? pairs.find((p) => p.b === l.peer)?.placement : undefined;
+      results.measurements.push({ kind: 'micro', benchmark: l.benchmark, impl: 'c-mpi', transport: 'c-mpi', ranks: l.ranks, hosts: s.nodes, nodes: s.nodes, ppn: Math.max(...s.perHost), layout: s.layout, threads: 1, size: l.size, unit: l.unit, iters: l.iters, placement, ...summarize(l.samples) });
     }
   };
+  if (hpcc) {
+    const h = hpcc;
+    for (const s of shapes) {
+      steps.push({
+        name: `HPC Challenge (hpcc) · ${s.layout}`,
+        run: async () => {
+          const n = hplWeakN(hplBase(), s.ranks);
+          const { p, q } = gridShape(s.ranks);
+          const nb = Math.min(64, Math.max(8, n >> 3));
+          const run = runHpcc(h, { ranks: s.ranks, n, nb, p, q, hosts: s.hosts.length ? hostListText(s.hosts) : undefined, ssh: o.ssh, iface: o.iface, timeoutMs: profile.jobTimeout * 1000, dir: mkdtempSync(join(tmpdir(), 'orchid-hpcc-')) });
+          currentChild = run.child;
+          const r = await run.promise;
+          currentChild = undefined;
+          if (!r.summary) {
+            if (!stopping) results.failures.push({ what: `hpcc, ${s.layout}`, message: `${h.mpiexec} exited ${r.code}: ${r.stderr.trim().slice(-500)}` });
+            return;
+          }
+          results.hpcc.push({ nodes: s.nodes, ranks: s.ranks, layout: s.layout, n, nb, p, q, passed: r.summary.hplPassed, hplGflops: r.summary.HPL_Tflops * 1000, seconds: r.seconds, summary: r.summary.all });
+          if (!r.summary.hplPassed) results.failures.push({ what: `hpcc, ${s.layout}`, message: 'hpcc\'s HPL did not pass its residual check' });
+        },
+      });
+    }
+  }
   if (!skip.has('single')) {
     steps.push({
       name: 'single-process (benchmark.js)',
@@ -345,32 +387,3 @@ export function shortLibrary(lib: string): string {
   return t.split(/,| package:/)[0]!.slice(0, 120);
 }
 
-/** Speedup, efficiency and the ratio to C, from the medians. */
-export function derive(ms: Measurement[]): void {
-  const base = new Map<string, number>();
-  for (const m of ms) {
-    if (m.kind === 'kernel' && m.ranks === 1 && m.threads === 1 && m.scaling !== 'hybrid') base.set(`${m.transport}|${m.kernel}|${m.scaling}`, m.median);
-  }
-  for (const m of ms) {
-    if (m.kind === 'kernel') {
-      const p = m.ranks * m.threads;
-      const t1 = base.get(`${m.transport}|${m.kernel}|${m.scaling === 'weak' ? 'weak' : 'strong'}`);
-      if (t1 === undefined || !(m.median > 0)) continue;
-      if (m.scaling === 'weak') {
-        m.efficiency = t1 / m.median;
-        m.speedup = m.efficiency * p;
-      } else {
-        m.speedup = t1 / m.median;
-        m.efficiency = m.speedup / p;
-      }
-    }
-  }
-  const cRef = new Map<string, number>();
-  for (const m of ms) if (m.kind === 'micro' && m.impl === 'c-mpi') cRef.set(`${m.benchmark}|${m.ranks}|${m.size}`, m.median);
-  for (const m of ms) {
-    if (m.kind !== 'micro' || m.impl !== 'orchid') continue;
-    const c = cRef.get(`${m.benchmark}|${m.ranks}|${m.size}`);
-    if (c === undefined || !(c > 0) || !(m.median > 0)) continue;
-    m.ratioToC = m.unit === 'MB/s' ? c / m.median : m.median / c;
-  }
-}

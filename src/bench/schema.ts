@@ -1,7 +1,11 @@
 // results.json: a versioned schema and a small checker for it (no dependencies).
 import type { Summary } from './stats.js';
+import type { HostInfo } from './hostinfo.js';
+import type { ThermalSample } from './protocol.js';
 
-export const SCHEMA = 'orchid-bench/1';
+// 2: node sweeps (nodes, ppn, layout), rates, the link matrix, hpcc, per-host hardware, warnings
+export const SCHEMA = 'orchid-bench/2';
+export const SCHEMA_V1 = 'orchid-bench/1';
 
 export interface Measurement extends Summary {
   /** micro: ping-pong and collectives; kernel: application kernels; single: one process, benchmark.js */
@@ -17,6 +21,12 @@ export interface Measurement extends Summary {
   ranks: number;
   /** number of distinct hosts the ranks ran on */
   hosts: number;
+  /** nodes of the sweep (= hosts) and ranks per node; layout says it as "nodes × ppn" */
+  nodes: number;
+  ppn: number;
+  layout: string;
+  /** ping-pong: both ranks on one host ('intra') or across the link ('inter') */
+  placement?: 'intra' | 'inter';
   /** threads per rank (hybrid mode: the piscina pool size) */
   threads: number;
   /** bytes for micro-benchmarks; the problem size for kernels */
@@ -34,6 +44,47 @@ export interface Measurement extends Summary {
   /** micro, orchid: this median / the C median of the same benchmark, ranks and size (bandwidth: C / this) */
   ratioToC?: number;
   iters?: number;
+  /** kernels: work / median seconds in rateUnit (GFLOP/s, M cell-updates/s …), and per node */
+  rate?: number;
+  rateUnit?: string;
+  ratePerNode?: number;
+  /** kernels, node sweep: against one node (the single board) of the same kernel and transport */
+  speedupVsNode?: number;
+  efficiencyVsNode?: number;
+  /** kernels: temperatures and clocks per host before and after */
+  thermal?: ThermalSample[];
+  /** inter-node bandwidth: this median / the link's line rate */
+  lineRatio?: number;
+}
+
+/** One pair of hosts of the link matrix. */
+export interface LinkResult extends Summary {
+  a: string;
+  b: string;
+  /** median one-way latency of 8 B, µs */
+  latencyUs: number;
+  /** the line rate both ends have, Mbit/s */
+  lineMbps: number;
+  /** median MB/s over line rate in MB/s */
+  lineRatio: number;
+  /** why this link looks wrong (null: it does not) */
+  flag: string | null;
+}
+
+/** The HPC Challenge reference at one node count (see hpcc.ts). */
+export interface HpccResult {
+  nodes: number;
+  ranks: number;
+  layout: string;
+  n: number;
+  nb: number;
+  p: number;
+  q: number;
+  passed: boolean;
+  hplGflops: number;
+  seconds: number;
+  /** every value of hpcc's summary section */
+  summary: Record<string, number | string>;
 }
 
 export interface Environment {
@@ -49,7 +100,11 @@ export interface Environment {
   transports: string[];
   notes: string[];
   /** every host the jobs ran on, as it describes itself (the driver's host may not run ranks) */
-  hostDetails?: Array<{ name: string; cpuModel: string; cores: number; memoryBytes: number; node: string; arch: string }>;
+  hostDetails?: HostInfo[];
+  /** the line rate links are set against, and where it came from */
+  linkRate?: { mbps: number; source: string };
+  /** the BLAS hpcc ran with, and its MPI */
+  hpcc?: { binary: string; blas: string; mpiexec: string } | null;
   /** 1-minute load average of this host when the run started and ended (others' work skews timings) */
   loadAverage?: { start: number; end?: number };
 }
@@ -63,8 +118,15 @@ export interface Results {
   finished: string;
   command: string;
   rankCounts: number[];
+  /** 'ranks': one host, 1, 2, 4 … ranks; 'nodes': several hosts, 1, 2, 4 … nodes with every slot */
+  sweep: 'ranks' | 'nodes';
+  nodeCounts: number[];
   environment: Environment;
   measurements: Measurement[];
+  links: LinkResult[];
+  hpcc: HpccResult[];
+  /** what a careful reader should know before trusting the figures */
+  warnings: string[];
   failures: Array<{ what: string; message: string }>;
 }
 
@@ -94,6 +156,7 @@ export function validateResults(value: unknown): string[] {
   fields(value, 'results', {
     schema: oneOf(SCHEMA), label: isStr, partial: isBool, quick: isBool, started: isStr, finished: isStr, command: isStr,
     rankCounts: arrOf(isPosInt), measurements: Array.isArray, failures: Array.isArray, environment: (v) => typeof v === 'object' && v !== null,
+    sweep: oneOf('ranks', 'nodes'), nodeCounts: arrOf(isPosInt), links: Array.isArray, hpcc: Array.isArray, warnings: arrOf(isStr),
   }, errors);
   if (errors.length) return errors;
   const r = value as Results;
@@ -108,6 +171,8 @@ export function validateResults(value: unknown): string[] {
     const where = `measurements[${i}]`;
     fields(m, where, {
       kind: oneOf('micro', 'kernel', 'single'), impl: oneOf('orchid', 'c-mpi'), transport: isStr, ranks: isPosInt, hosts: isPosInt,
+      nodes: isPosInt, ppn: isPosInt, layout: isStr, placement: opt(oneOf('intra', 'inter')), rate: opt(isNum), rateUnit: opt(isStr),
+      ratePerNode: opt(isNum), speedupVsNode: opt(isNum), efficiencyVsNode: opt(isNum), lineRatio: opt(isNum), thermal: opt(Array.isArray),
       threads: isPosInt, size: isNonNegInt, unit: isStr, median: isNum, min: isNum, max: isNum, mad: isNum, spread: isNum,
       repeats: isPosInt, samples: arrOf(isNum), benchmark: opt(isStr), kernel: opt(isStr), scaling: opt(oneOf('strong', 'weak', 'hybrid')),
       verified: opt(isBool), detail: opt(isStr), speedup: opt(isNum), efficiency: opt(isNum), ratioToC: opt(isNum), iters: opt(isPosInt),
@@ -119,11 +184,30 @@ export function validateResults(value: unknown): string[] {
       if (!m.scaling) errors.push(`${where}: a kernel measurement needs "scaling"`);
     } else if (!isStr(m.benchmark)) errors.push(`${where}: a ${m.kind} measurement needs "benchmark"`);
     if (Array.isArray(m.samples) && m.samples.length !== m.repeats) errors.push(`${where}: ${m.samples.length} samples but repeats ${m.repeats}`);
+    if (m.kind === 'kernel' && m.rate !== undefined && !isStr(m.rateUnit)) errors.push(`${where}: a rate needs "rateUnit"`);
   });
+  r.links.forEach((l, i) => fields(l, `links[${i}]`, { a: isStr, b: isStr, latencyUs: isNum, median: isNum, lineMbps: isNum, lineRatio: isNum, flag: (v) => v === null || isStr(v) }, errors));
+  r.hpcc.forEach((h, i) => fields(h, `hpcc[${i}]`, { nodes: isPosInt, ranks: isPosInt, n: isPosInt, passed: isBool, hplGflops: isNum, summary: (v) => typeof v === 'object' && v !== null }, errors));
   r.failures.forEach((f, i) => fields(f, `failures[${i}]`, { what: isStr, message: isStr }, errors));
   return errors;
 }
 
 export function measurementName(m: Measurement): string {
   return (m.kernel ?? m.benchmark)!;
+}
+
+/**
+ * A results file of the first schema (rank sweeps on one host, no rates) as the second:
+ * every row becomes nodes = hosts, ppn = ranks / hosts. Returns other values unchanged.
+ */
+export function upgradeResults(value: unknown): unknown {
+  if (typeof value !== 'object' || value === null || (value as { schema?: unknown }).schema !== SCHEMA_V1) return value;
+  const r = value as Results & { measurements: Array<Partial<Measurement>> };
+  for (const m of r.measurements) {
+    const hosts = m.hosts ?? 1;
+    m.nodes ??= hosts;
+    m.ppn ??= Math.max(1, Math.round((m.ranks ?? 1) / hosts));
+    m.layout ??= hosts === 1 && m.ranks === 1 ? '1 rank' : `${hosts} × ${m.ppn}`;
+  }
+  return { ...r, schema: SCHEMA, sweep: 'ranks', nodeCounts: [1], links: [], hpcc: [], warnings: [] };
 }

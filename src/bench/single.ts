@@ -59,7 +59,7 @@ export async function runSingle(opts: { maxTime: number; onCycle?: (name: string
       opts.onCycle?.(b.name);
       if (b.error || !b.stats.sample.length) return;
       const s = summarize(b.stats.sample.map((sec) => 1 / sec));
-      out.push({ kind: 'single', benchmark: b.name, impl: 'orchid', transport: 'none', ranks: 1, hosts: 1, threads: 1, size: sizes.get(b.name) ?? 0, unit: 'ops/s', ...s });
+      out.push({ kind: 'single', benchmark: b.name, impl: 'orchid', transport: 'none', ranks: 1, hosts: 1, nodes: 1, ppn: 1, layout: '1 rank', threads: 1, size: sizes.get(b.name) ?? 0, unit: 'ops/s', ...s });
       if (opts.shouldStop?.()) suite.abort();
     });
     suite.on('complete', () => resolve());
