@@ -538,12 +538,19 @@ export function runHpcc(h: Hpcc, o: HpccRunOptions): HpccRun {
   let log = '';
 
   // rank 0 (on the first host) reads hpccinf.txt from mpiexec's directory: make it exist there
+  // (without it hpcc runs on with built-in sizes: a run that means nothing, and a long one)
+  const rank0 = hosts?.[0]?.name;
   const staged: Staged[] = [];
+  let unstaged: string | null = null;
   for (const host of remote) {
     const r = spawnSync(ssh[0]!, sshArgs(ssh, host, ['sh', '-c', STAGE, 'sh', dir, token]), { input, encoding: 'utf8', timeout: 30_000 });
     const said = (r.stdout ?? '').trim();
     if (said.startsWith('created')) staged.push({ host, top: said.slice('created'.length).trim() });
-    else if (said !== 'shared') log += `orchid: could not put hpccinf.txt on ${host}: ${(r.stderr ?? '').trim() || r.error?.message || `exit ${r.status}`}\n`;
+    else if (said !== 'shared') {
+      const why = `could not put hpccinf.txt on ${host}: ${(r.stderr ?? '').trim() || r.error?.message || `exit ${r.status}`}`;
+      log += `orchid: ${why}\n`;
+      if (host === rank0) unstaged = `${why} (rank 0 reads it there)`;
+    }
   }
 
   const args: string[] = [...h.flags];
@@ -591,8 +598,11 @@ export function runHpcc(h: Hpcc, o: HpccRunOptions): HpccRun {
   args.push('-n', String(ranks), h.binary);
 
   const started = Date.now();
-  const child = spawn(h.mpiexec, args, { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   const command = [h.mpiexec, ...args].map(shellQuote).join(' ');
+  // rank 0 would have no input: mpiexec is not started (a no-op stands in for it)
+  const child = unstaged
+    ? spawn('sh', ['-c', ':'], { stdio: ['ignore', 'pipe', 'pipe'], detached: true })
+    : spawn(h.mpiexec, args, { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   let err = log;
   child.stdout!.setEncoding('utf8').on('data', (s: string) => (err = tail(err + s)));
   child.stderr!.setEncoding('utf8').on('data', (s: string) => (err = tail(err + s)));
@@ -624,9 +634,8 @@ export function runHpcc(h: Hpcc, o: HpccRunOptions): HpccRun {
     if (killTimer) clearTimeout(killTimer);
     signal('SIGKILL'); // nothing of the job outlives mpiexec
     const seconds = (Date.now() - started) / 1000;
-    let text: string | null = existsSync(outFile) ? readFileSync(outFile, 'utf8') : null;
-    const rank0 = hosts?.[0]?.name;
-    if (text === null && rank0 !== undefined && staged.some((s) => s.host === rank0)) {
+    let text: string | null = !unstaged && existsSync(outFile) ? readFileSync(outFile, 'utf8') : null;
+    if (text === null && !unstaged && rank0 !== undefined && staged.some((s) => s.host === rank0)) {
       const r = await sshRun(rank0, ['cat', join(dir, 'hpccoutf.txt')]);
       if (r.ok) {
         text = r.out;
@@ -639,7 +648,8 @@ export function runHpcc(h: Hpcc, o: HpccRunOptions): HpccRun {
     }
     let summary: HpccSummary | null = null;
     let error: string | null = null;
-    if (text === null) error = `hpcc wrote no hpccoutf.txt${timedOut ? ` (killed after ${o.timeoutMs} ms)` : code !== 0 ? ` (mpiexec exit ${code})` : ''}`;
+    if (unstaged) error = `hpcc not started: ${unstaged}`;
+    else if (text === null) error = `hpcc wrote no hpccoutf.txt${timedOut ? ` (killed after ${o.timeoutMs} ms)` : code !== 0 ? ` (mpiexec exit ${code})` : ''}`;
     else {
       try {
         summary = parseHpccOutput(text);
@@ -647,7 +657,7 @@ export function runHpcc(h: Hpcc, o: HpccRunOptions): HpccRun {
         error = `${(e as Error).message}${timedOut ? ` (killed after ${o.timeoutMs} ms)` : ''}`;
       }
     }
-    return { summary, code, stderr: err, seconds, timedOut, error, outFile: text === null ? null : outFile, command };
+    return { summary, code: unstaged ? null : code, stderr: err, seconds, timedOut, error, outFile: text === null ? null : outFile, command };
   };
 
   const promise = new Promise<HpccRunResult>((resolve) => {

@@ -7,38 +7,45 @@
 // P <= Q), rank r at process row floor(r / Q), column r % Q. The augmented matrix [A | b]
 // (N rows, N + 1 columns) is spread 2-D block-cyclically in nb x nb blocks; each rank
 // generates only its own entries, each a hash of (i, j, seed) uniform in [-0.5, 0.5)
-// (hplEntry), so any rank can regenerate any entry and nothing is ever gathered.
+// (hplEntry), so any rank can regenerate any entry and nothing is ever gathered. Each
+// rank keeps its part row-major (a row swap is a contiguous copy).
 //
-// Algorithm (right-looking, no look-ahead), for each panel of jb <= nb columns:
-//  1. the process column owning the panel factors it: recursive LU (dgetrf2-like: halves
-//     are updated by trsm + gemm, columns in leaves of <= 8 by rank-1 updates); for every
-//     column one allreduce over the process column finds the pivot (max |a|, ties to the
-//     lowest global row) and carries the pivot row and the current diagonal row, so the
-//     swap inside the panel needs no further message and every member of the process
-//     column ends with the jb x jb diagonal block (L11 and U11);
+// Algorithm (right-looking), for each panel of jb <= nb columns:
+//  1. the process column owning the panel factors it (in a column-major copy): recursive
+//     LU (dgetrf2-like: halves are updated by trsm + gemm, leaves of <= 8 columns by rank-1
+//     updates). For every column one allreduce over the process column finds the pivot
+//     (max |a|, ties to the lowest global row) and carries the pivot row and the current
+//     diagonal row, so the swap inside the panel needs no other message and every member
+//     of the process column ends with the jb x jb diagonal block (L11 and U11);
 //  2. one bcast along each process row sends the pivots, L11 and that row's part of L21;
 //  3. one allgather in each process column exchanges the rows the panel's swaps move
 //     (trailing columns only; b is the last column, so it is swapped and eliminated with
 //     A: no separate forward substitution, and L is never applied again); every member
-//     forms the U12 block row from it (trsm with L11) — this replaces HPL's U broadcast;
-//  4. trailing update A22 -= L21 U12, an 8 x 8 register-blocked gemm on column-major
-//     Float64Arrays (generated once, below): the hot path.
+//     forms the U12 block row from it (trsm with L11): this replaces HPL's U broadcast;
+//  4. trailing update A22 -= L21 U12 by an 8 x 8 register-blocked gemm on Float64Arrays
+//     (generated once, below): the hot path, ~90% of the flops.
+// Look-ahead of depth 1 when Q > 1: the process column owning the next panel updates that
+// panel first, factors it and starts its broadcast, then updates the rest of its columns,
+// in slices of rows with a yield to the event loop between them so the panel travels
+// meanwhile; the other columns post the receive before their update.
 // Then back substitution on U x = b' by diagonal blocks from the bottom: per block one
 // reduce along a process row (the partial sums) and one bcast down a process column (x_k).
 //
 // Cost: 2/3 N^3 + 3/2 N^2 flops (hplFlops, HPL's count; the trsm's and the panel's are
 // part of it). Messages per panel: jb allreduces of 3 + 2 jb doubles in the panel's
-// process column (none when P = 1), one bcast of jb + jb^2 + (local rows) jb doubles in
-// each process row (none when Q = 1), one allgather of <= 2 jb rows of the trailing
+// process column (none when P = 1); one bcast of jb + jb^2 + (local rows) jb doubles in
+// each process row (none when Q = 1); one allgather of <= 2 jb rows of the trailing
 // columns in each process column (none when P = 1). Solve: per block of nb rows one
 // reduce (Q > 1) and one bcast (P > 1) of nb doubles. Check: three allreduces.
-// Memory: 8 N (N + 1) bytes over all ranks plus a few nb-wide panels per rank.
+// Memory: 8 N (N + 1) bytes over all ranks plus a few nb-wide panels per rank (hplN).
 //
-// Limits: no look-ahead, so the process column factoring a panel works while the others
-// wait for it; the pivot search costs one collective per column (latency-bound for large
-// P on a slow network); the gemm is scalar JavaScript (V8 does not vectorise it). The
-// whole run is synchronous between messages: a world of one never yields to the event
-// loop while it factors.
+// Limits: the pivot search costs one collective per column, so with P > 1 the run is
+// latency-bound until N is large (on a gigabit link, thousands of allreduces of ~1 KB);
+// the gemm is scalar JavaScript (V8 does not vectorise it), ~7-8 GFLOP/s per x86 core
+// at best and well under that before V8 has optimised it (the first run in a process);
+// within a rank everything runs on the event loop's thread, so messages move only
+// between slices of work; a world of one never yields while it factors. Each rank's part
+// of the matrix is one Float64Array in memory (no out-of-core).
 import type { Comm } from '../comm/comm.js';
 import type { KernelResult } from './kernels.js';
 
@@ -134,7 +141,7 @@ export function hplEntry(i: number, j: number, seed: number): number {
   return entryOf(i, colHash(j, seed));
 }
 
-// ---- local kernels (column-major; every matrix is an array, an offset and a leading dimension) ----
+// ---- local kernels (column-major unless named RM; every matrix is an array, an offset and a leading dimension) ----
 
 type Gemm = (m: number, n: number, k: number, A: Float64Array, a0: number, lda: number, B: Float64Array, b0: number, ldb: number, C: Float64Array, c0: number, ldc: number) => void;
 
@@ -245,6 +252,11 @@ const LEAF = 8;
 /** Rows of the trailing update between yields to the event loop, when a panel is in flight. */
 const SLICE = 64;
 const yieldNow = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+/** p, marked as handled while it is pending: its failure surfaces where it is awaited, not as an unhandled rejection. */
+function quiet<T>(p: Promise<T>): Promise<T> {
+  p.catch(() => {});
+  return p;
+}
 
 // ---- the loops of hplRun, each its own small function so that V8 optimises it on its
 // own (inside the big async function they ran unoptimised for long and boxed every double) ----
@@ -380,8 +392,6 @@ export async function hplRun(comm: Comm, n: number, opts: HplOptions = {}): Prom
   const panelBuf = new Float64Array(Q > 1 ? 0 : nb + nb * nb + mloc * nb);
   const Ubuf = new Float64Array(nb * nloc); // U12
 
-  const TT = { factor: 0, wait: 0, send: 0, swap: 0, gemm: 0, yield: 0, fact: 0, total: 0 };
-  const LOG: string[] = [];
   let singular = false;
   await comm.barrier();
   const t0 = performance.now();
@@ -417,7 +427,7 @@ export async function hplRun(comm: Comm, n: number, opts: HplOptions = {}): Prom
       const res = P > 1 ? ((await colComm.allreduce(payload, pivotOp)) as Float64Array) : payload;
       const gp = res[1]!;
       ipiv[c] = gp;
-      if (top) setRow(W, ldw, rs, jb, res, 3);
+      // the swap: row j's old content goes to row gp (row j itself is not read again: T holds it)
       if (gp !== j && rowOwner(gp) === myrow) setRow(W, ldw, localRow(gp) - r0, jb, res, 3 + jb);
       for (let cc = 0; cc < jb; cc++) T[c + cc * jb] = res[3 + cc]!;
       const piv = res[3 + c]!;
@@ -441,9 +451,7 @@ export async function hplRun(comm: Comm, n: number, opts: HplOptions = {}): Prom
       if (mp > rs) gemm(mp - rs, w - h, h, W, rs + a * ldw, ldw, T, a + (a + h) * jb, jb, W, rs + (a + h) * ldw, ldw);
       await factor(a + h, w - h);
     };
-    const tf = performance.now();
     await factor(0, jb);
-    TT.factor += performance.now() - tf;
     const len = jb + jb * jb + mr * jb;
     const buf = Q > 1 ? new Float64Array(len) : panelBuf.subarray(0, len); // (a bcast may still hold a sent one)
     buf.set(ipiv, 0);
@@ -473,18 +481,15 @@ export async function hplRun(comm: Comm, n: number, opts: HplOptions = {}): Prom
     const nt = nloc - c1;
 
     let buf: Float64Array;
-    const tw = performance.now();
     if (next) buf = await next;
     else if (mycol === pcol) {
       buf = await factorPanel(k);
       if (Q > 1) await rowComm.bcast(buf, pcol);
     } else buf = (await rowComm.bcast<Float64Array>(undefined, pcol)) as Float64Array;
-    TT.wait += performance.now() - tw;
-    LOG.push(`k${k} w${(tw - t0).toFixed(1)}-${(performance.now() - t0).toFixed(1)}`);
     next = undefined;
     const look = Q > 1 && k + 1 < K;
     const pnext = (k + 1) % Q;
-    if (look && mycol !== pnext) next = rowComm.bcast<Float64Array>(undefined, pnext) as Promise<Float64Array>;
+    if (look && mycol !== pnext) next = quiet(rowComm.bcast<Float64Array>(undefined, pnext) as Promise<Float64Array>);
     if (nt === 0) continue; // (the same for the whole process column; never the owner of panel k + 1)
     const ipiv = buf.subarray(0, jb);
 
@@ -515,7 +520,6 @@ export async function hplRun(comm: Comm, n: number, opts: HplOptions = {}): Prom
     }
     const mine = new Float64Array(count[myrow]! * nt); // my source rows (trailing columns), in slot order
     for (const s of sources) if (rowOwner(s) === myrow) copy(A, localRow(s) * ldr + c1, mine, slot.get(s)! * nt, nt);
-    const tsw = performance.now();
     const parts = P > 1 ? ((await colComm.allgather(mine)) as Float64Array[]) : [mine];
     const fetchRow = (s: number, dst: Float64Array, d0: number): void => copy(parts[rowOwner(s)]!, slot.get(s)! * nt, dst, d0, nt);
     const U = Ubuf; // U12, row-major jb x nt
@@ -526,8 +530,6 @@ export async function hplRun(comm: Comm, n: number, opts: HplOptions = {}): Prom
 
     // ---- trailing update: A22 -= L21 U12 ----
     const L0 = jb + jb * jb;
-    TT.swap += performance.now() - tsw;
-    const tg = performance.now();
     if (!look) {
       if (mr > 0) gemmRM(mr, nt, jb, buf, L0, jb, U, 0, nt, A, r1 * ldr + c1, ldr);
       continue;
@@ -537,27 +539,23 @@ export async function hplRun(comm: Comm, n: number, opts: HplOptions = {}): Prom
     if (mycol === pnext) {
       c2 = Math.min(nb, N - j0 - nb); // panel k + 1: my first trailing columns
       if (mr > 0) gemmRM(mr, c2, jb, buf, L0, jb, U, 0, nt, A, r1 * ldr + c1, ldr);
-      const tf0 = performance.now();
       const bufNext = await factorPanel(k + 1);
-      LOG.push(`F${(tf0 - t0).toFixed(1)}-${(performance.now() - t0).toFixed(1)}`);
       next = Promise.resolve(bufNext);
-      sent = rowComm.bcast(bufNext, pnext);
+      sent = quiet(rowComm.bcast(bufNext, pnext));
     }
+    let flying = true; // until the next panel has gone (root) or arrived (the others)
+    const landed = (): void => {
+      flying = false;
+    };
+    (sent ?? next)!.then(landed, landed);
     for (let i = 0; i < mr; i += SLICE) {
       const m = Math.min(SLICE, mr - i);
       gemmRM(m, nt - c2, jb, buf, L0 + i * jb, jb, U, c2, nt, A, (r1 + i) * ldr + c1 + c2, ldr);
-      const ty = performance.now();
-      await yieldNow();
-      TT.yield += performance.now() - ty;
+      if (flying) await yieldNow();
     }
-    TT.gemm += performance.now() - tg;
-    LOG.push(`g${(tg - t0).toFixed(1)}-${(performance.now() - t0).toFixed(1)}`);
-    const ts = performance.now();
     if (sent) await sent;
-    TT.send += performance.now() - ts;
   }
 
-  TT.fact = performance.now() - t0;
   // ---- back substitution U x = b' (b' is column N), by diagonal blocks from the bottom ----
   const xloc = new Float64Array(nloc);
   const part = new Float64Array(mloc); // sum over the solved blocks in my columns of U_ij x_j
@@ -587,9 +585,6 @@ export async function hplRun(comm: Comm, n: number, opts: HplOptions = {}): Prom
     }
   }
 
-  TT.total = performance.now() - t0;
-  if (process.env.HPL_TRACE === '2') console.log(comm.rank, LOG.join(' '));
-  if (process.env.HPL_TRACE) console.log(comm.rank, JSON.stringify(TT, (k, v) => (typeof v === 'number' ? Math.round(v * 10) / 10 : v)));
   await comm.barrier();
   const mySeconds = (performance.now() - t0) / 1000;
   const seconds = (await comm.bcast(comm.rank === 0 ? mySeconds : undefined, 0)) as number;

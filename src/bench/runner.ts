@@ -327,12 +327,12 @@ export async function runBench(opts: BenchOptions): Promise<{ results: Results; 
           const n = hplWeakN(hplBase(), s.ranks);
           const { p, q } = gridShape(s.ranks);
           const nb = Math.min(64, Math.max(8, n >> 3));
-          const run = runHpcc(h, { ranks: s.ranks, n, nb, p, q, hosts: s.hosts.length ? hostListText(s.hosts) : undefined, ssh: o.ssh, iface: o.iface, timeoutMs: profile.jobTimeout * 1000, dir: mkdtempSync(join(tmpdir(), 'orchid-hpcc-')) });
+          const run = runHpcc(h, { ranks: s.ranks, n, nb, p, q, hosts: s.hosts.length ? hostListText(s.hosts) : undefined, ssh: o.ssh, iface: o.iface, timeoutMs: profile.jobTimeout * 1000, dir: mkdtempSync(join(tmpdir(), 'orchid-hpcc-')), yieldWhenIdle: process.env.ORCHID_BENCH_SHARED_CORES === '1' || undefined });
           currentChild = run.child;
           const r = await run.promise;
           currentChild = undefined;
           if (!r.summary) {
-            if (!stopping) results.failures.push({ what: `hpcc, ${s.layout}`, message: `${h.mpiexec} exited ${r.code}: ${r.stderr.trim().slice(-500)}` });
+            if (!stopping) results.failures.push({ what: `hpcc, ${s.layout}`, message: `${h.mpiexec} exited ${r.code}${r.timedOut ? ' (timed out)' : ''}: ${r.error ?? ''} ${r.stderr.trim().slice(-500)}`.trim() });
             return;
           }
           results.hpcc.push({ nodes: s.nodes, ranks: s.ranks, layout: s.layout, n, nb, p, q, passed: r.summary.hplPassed, hplGflops: r.summary.HPL_Tflops * 1000, seconds: r.seconds, summary: r.summary.all });
