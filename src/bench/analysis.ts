@@ -99,16 +99,20 @@ export function linkMatrix(pairs: Array<{ a: string; b: string; latencyUs: numbe
 
 const what = (m: Measurement): string => `${m.kernel ?? m.benchmark} ${m.scaling ?? ''} ${m.layout} (${m.transport})`.replace(/\s+/g, ' ');
 
-/** The warnings a careful reader wants before the figures (the links' come from linkMatrix). */
-export function warningsOf(r: Results): string[] {
-  const out: string[] = [];
+/** The warnings a careful reader wants before the figures; `first`: the link matrix's (linkMatrix). */
+export function warningsOf(r: Results, first: string[] = []): string[] {
+  // what changes the figures' meaning first (links, throttling, versions), then what makes them noisy
+  const out: string[] = [...first];
   const env = r.environment;
-  if (env.loadAverage && env.loadAverage.start > env.cores) out.push(`load average ${env.loadAverage.start} at the start is above this host's ${env.cores} cores: other work was running, and every figure is skewed by it`);
-  for (const d of env.hostDetails ?? []) {
-    const load = d.loadAverage?.[0];
-    if (load !== undefined && load > d.cores && d.name !== env.hostnames[0]) out.push(`load average ${load} on ${d.name} is above its ${d.cores} cores at the start of its first job`);
-  }
   const ks = r.measurements.filter((m) => m.kind === 'kernel');
+  const throttled = new Map<string, string[]>();
+  for (const m of ks) for (const t of m.thermal ?? []) if (t.throttled) throttled.set(t.host, [...(throttled.get(t.host) ?? []), `${what(m)}: ${t.throttled}`]);
+  for (const [h, xs] of throttled) out.push(`throttling on ${h}: ${xs.slice(0, 3).join('; ')}${xs.length > 3 ? ` (and ${xs.length - 3} more)` : ''} — cool the board (heatsink, fan) or the figures measure its thermal limit`);
+  out.push(...versionWarnings(env.hostDetails ?? []));
+  for (const d of env.hostDetails ?? []) if (d.governor && /powersave/.test(d.governor)) out.push(`${d.name}: CPU frequency governor ${d.governor}: the clock may stay low (set "performance" for benchmarks)`);
+  if (env.loadAverage && env.loadAverage.start > env.cores) out.push(`load average ${env.loadAverage.start} at the start is above this host's ${env.cores} cores: other work was running, and every figure is skewed by it`);
+  const loaded = (env.hostDetails ?? []).filter((d) => d.name !== env.hostnames[0] && (d.loadAverage?.[0] ?? 0) > d.cores);
+  if (loaded.length) out.push(`load average above the cores at the start of the first job on ${loaded.map((d) => `${d.name} (${d.loadAverage[0]} on ${d.cores})`).join(', ')}`);
   const over = ks.filter((m) => (m.efficiency ?? 0) > 1.05 || (m.efficiencyVsNode ?? 0) > 1.05);
   for (const m of over.slice(0, 8)) {
     const e = Math.max(m.efficiency ?? 0, m.efficiencyVsNode ?? 0);
@@ -117,12 +121,9 @@ export function warningsOf(r: Results): string[] {
   if (over.length > 8) out.push(`… and ${over.length - 8} more runs with efficiency over 105 %`);
   const noisy = r.measurements.filter((m) => m.kind !== 'single' && m.repeats > 1 && m.spread > 0.2);
   for (const m of noisy.filter((m) => m.kind === 'kernel').slice(0, 8)) out.push(`${what(m)}: the repeats spread ${(m.spread * 100).toFixed(0)} % (over 20 %): the machine was not quiet, or the clock changed`);
+  const noisyKernels = noisy.filter((m) => m.kind === 'kernel').length;
+  if (noisyKernels > 8) out.push(`… and ${noisyKernels - 8} more kernel runs whose repeats spread over 20 %`);
   const noisyMicro = noisy.filter((m) => m.kind === 'micro').length;
   if (noisyMicro) out.push(`${noisyMicro} micro-benchmark row(s) spread over 20 % between repeats`);
-  const throttled = new Map<string, string[]>();
-  for (const m of ks) for (const t of m.thermal ?? []) if (t.throttled) throttled.set(t.host, [...(throttled.get(t.host) ?? []), `${what(m)}: ${t.throttled}`]);
-  for (const [h, xs] of throttled) out.push(`throttling on ${h}: ${xs.slice(0, 3).join('; ')}${xs.length > 3 ? ` (and ${xs.length - 3} more)` : ''} — cool the board (heatsink, fan) or the figures measure its thermal limit`);
-  for (const d of env.hostDetails ?? []) if (d.governor && /powersave/.test(d.governor)) out.push(`${d.name}: CPU frequency governor ${d.governor}: the clock may stay low (set "performance" for benchmarks)`);
-  out.push(...versionWarnings(env.hostDetails ?? []));
   return out;
 }

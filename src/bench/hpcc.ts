@@ -499,12 +499,16 @@ function mergeHosts(specs: HostSpec[]): HostSpec[] {
 }
 
 // On a remote host: nothing to do when it sees our hpccinf.txt (a shared file system), else
-// create the directory (printing the topmost directory created, for removal) and the input.
-const STAGE = `d=$1; tok=$2
+// create the directory (printing the topmost directory created, for removal), the input and
+// the ssh wrapper (Open MPI's daemons there check that the launch agent exists, even when
+// they launch nothing: without it they stop, and a daemonized one says nothing).
+const STAGE = `d=$1; tok=$2; agent=$3
 if [ -f "$d/hpccinf.txt" ] && grep -qF -- "$tok" "$d/hpccinf.txt"; then cat >/dev/null; echo shared; exit 0; fi
 t=$d; top=
 while [ ! -e "$t" ]; do top=$t; t=$(dirname "$t"); done
-mkdir -p "$d" && rm -f "$d/hpccoutf.txt" && cat >"$d/hpccinf.txt" && echo "created $top"`;
+mkdir -p "$d" && rm -f "$d/hpccoutf.txt" && cat >"$d/hpccinf.txt" || exit 1
+if [ -n "$agent" ]; then printf '%s' "$agent" >"$d/ssh" && chmod 700 "$d/ssh" || exit 1; fi
+echo "created $top"`;
 
 interface Staged {
   host: string;
@@ -536,6 +540,11 @@ export function runHpcc(h: Hpcc, o: HpccRunOptions): HpccRun {
   const remote = (hosts ?? []).filter((x) => !isLocalHost(x.name)).map((x) => x.name);
   const ssh = splitCommand(o.ssh ?? 'ssh');
   let log = '';
+  // the ssh command line as one executable: Hydra takes no arguments with -launcher-exec, and
+  // Open MPI splits plm_rsh_agent at blanks and colons without quoting; the path exists on every host
+  const agent = o.ssh !== undefined && remote.length ? `#!/bin/sh\nexec ${ssh.map(shellQuote).join(' ')} "$@"\n` : '';
+  const agentPath = join(dir, 'ssh');
+  if (agent) writeFileSync(agentPath, agent, { mode: 0o700 });
 
   // rank 0 (on the first host) reads hpccinf.txt from mpiexec's directory: make it exist there
   // (without it hpcc runs on with built-in sizes: a run that means nothing, and a long one)
@@ -543,7 +552,7 @@ export function runHpcc(h: Hpcc, o: HpccRunOptions): HpccRun {
   const staged: Staged[] = [];
   let unstaged: string | null = null;
   for (const host of remote) {
-    const r = spawnSync(ssh[0]!, sshArgs(ssh, host, ['sh', '-c', STAGE, 'sh', dir, token]), { input, encoding: 'utf8', timeout: 30_000 });
+    const r = spawnSync(ssh[0]!, sshArgs(ssh, host, ['sh', '-c', STAGE, 'sh', dir, token, agent]), { input, encoding: 'utf8', timeout: 30_000 });
     const said = (r.stdout ?? '').trim();
     if (said.startsWith('created')) staged.push({ host, top: said.slice('created'.length).trim() });
     else if (said !== 'shared') {
@@ -565,12 +574,7 @@ export function runHpcc(h: Hpcc, o: HpccRunOptions): HpccRun {
       writeFileSync(f, hosts!.map((x) => `${x.name}:${x.slots}\n`).join(''));
       args.push('-f', f);
     } else if (hosts) args.push('-hosts', hosts.map((x) => `${x.name}:${x.slots}`).join(','));
-    if (o.ssh !== undefined && remote.length) {
-      // Hydra takes one executable for ssh
-      const w = join(dir, 'ssh');
-      writeFileSync(w, `#!/bin/sh\nexec ${ssh.map(shellQuote).join(' ')} "$@"\n`, { mode: 0o700 });
-      args.push('-launcher', 'ssh', '-launcher-exec', w);
-    }
+    if (agent) args.push('-launcher', 'ssh', '-launcher-exec', agentPath);
     if (o.iface !== undefined) args.push('-iface', ifaceName(o.iface));
     // Hydra passes this environment to every rank
   } else {
@@ -580,13 +584,8 @@ export function runHpcc(h: Hpcc, o: HpccRunOptions): HpccRun {
       writeFileSync(f, hosts!.map((x) => `${x.name} slots=${x.slots}\n`).join(''));
       args.push('--hostfile', f);
     } else if (hosts) args.push('--host', hosts.map((x) => `${x.name}:${x.slots}`).join(','));
-    if (o.ssh !== undefined && remote.length) {
-      // Open MPI splits the agent at blanks and colons, unquoted: a wrapper keeps any path working;
-      // no tree spawn, so only this host runs it (the wrapper and -F files need not exist elsewhere)
-      const w = join(dir, 'ssh');
-      writeFileSync(w, `#!/bin/sh\nexec ${ssh.map(shellQuote).join(' ')} "$@"\n`, { mode: 0o700 });
-      args.push('--mca', 'plm_rsh_agent', w, '--mca', 'plm_rsh_no_tree_spawn', '1');
-    }
+    // no tree spawn: only this host runs ssh (the files ssh -F names need not exist elsewhere)
+    if (agent) args.push('--mca', 'plm_rsh_agent', agentPath, '--mca', 'plm_rsh_no_tree_spawn', '1');
     if (o.iface !== undefined) {
       const cidr = ifaceCidr(o.iface);
       args.push('--mca', 'btl_tcp_if_include', cidr, '--mca', 'oob_tcp_if_include', cidr);
@@ -643,7 +642,7 @@ export function runHpcc(h: Hpcc, o: HpccRunOptions): HpccRun {
       } else err = tail(`${err}orchid: could not fetch hpccoutf.txt from ${rank0}: ${r.err.trim()}\n`);
     }
     for (const s of staged) {
-      const cmd = s.top ? ['rm', '-rf', '--', s.top] : ['rm', '-f', '--', join(dir, 'hpccinf.txt'), join(dir, 'hpccoutf.txt')];
+      const cmd = s.top ? ['rm', '-rf', '--', s.top] : ['rm', '-f', '--', join(dir, 'hpccinf.txt'), join(dir, 'hpccoutf.txt'), agentPath];
       await sshRun(s.host, cmd);
     }
     let summary: HpccSummary | null = null;

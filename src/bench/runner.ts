@@ -135,7 +135,7 @@ export async function runBench(opts: BenchOptions): Promise<{ results: Results; 
     for (const m of results.measurements) {
       if (m.placement === 'inter' && m.unit === 'MB/s' && env.linkRate) m.lineRatio = m.median / (env.linkRate.mbps / 8);
     }
-    results.warnings = [...warningsOf(results), ...linkWarnings];
+    results.warnings = warningsOf(results, linkWarnings);
     const file = join(o.out, 'results.json');
     writeFileSync(file + '.tmp', JSON.stringify(results, null, 1) + '\n');
     renameSync(file + '.tmp', file);
