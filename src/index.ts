@@ -1,5 +1,5 @@
 // orchid-mpi: the public API (DESIGN.md).
-export { init, type InitOptions } from './init.js';
+export { init, type InitOptions } from './rank/init.js';
 export { Comm, type Message, type Status, type ScatterOptions } from './comm/comm.js';
 export { Request, waitAll, waitAny } from './comm/request.js';
 export { ANY_SOURCE, ANY_TAG } from './transport/matching.js';

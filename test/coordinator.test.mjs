@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { createServer, connect } from 'node:net';
 import { test } from 'node:test';
 import { Coordinator } from 'orchid-mpi/launcher';
-import { connectCoordinator } from '../dist/launcher/coord-client.js';
+import { connectCoordinator } from '../dist/rank/coord-client.js';
 
 const secret = randomBytes(32);
 const join = (coord, rank, size, extra = {}) =>

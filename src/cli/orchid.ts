@@ -26,7 +26,7 @@ if (cmd === undefined) {
     throw e;
   }
 } else if (cmd === 'exec' || cmd === 'ssh-setup' || cmd === 'doctor') {
-  const tools = await import('./cluster-tools.js');
+  const tools = await import('./tools/doctor.js');
   const { isOrchidError } = await import('../errors.js');
   const main = cmd === 'exec' ? tools.execMain : cmd === 'doctor' ? tools.doctorMain : tools.sshSetupMain;
   try {

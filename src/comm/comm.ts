@@ -6,7 +6,7 @@ import { decode, elemCode, elemCtor, encode, ELEM_NONE, isTypedArray, type Packe
 import { OrchidError } from '../errors.js';
 import type { Engine } from '../transport/engine.js';
 import { ANY_SOURCE, ANY_TAG } from '../transport/matching.js';
-import type { CommBackend, ReduceKind } from './backend.js';
+import type { CommBackend, ReduceKind } from './comm-backend.js';
 import { checkOperand, reducer, type Op, type Reducer } from './ops.js';
 import { Request } from './request.js';
 import { checkRank, checkRoot, checkTag } from './validate.js';

@@ -8,7 +8,7 @@ import { createSocket } from 'node:dgram';
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import { OrchidError } from '../errors.js';
-import type { HostPlan } from './plan.js';
+import type { HostPlan } from './placement.js';
 import { ProxyLink } from './proxy-link.js';
 
 /** Seconds ssh may take to connect (ORCHID_SSH_CONNECT_TIMEOUT, default 10). */

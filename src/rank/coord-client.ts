@@ -4,8 +4,8 @@
 import { connect, Socket } from 'node:net';
 import { OrchidError } from '../errors.js';
 import { checkProof, newNonce, proof } from '../transport/auth.js';
-import { LineSplitter } from './lines.js';
-import { MAX_LINE, parseHostPort, ROLE_CLIENT, ROLE_SERVER } from './coord-proto.js';
+import { LineSplitter } from '../launcher/lines.js';
+import { MAX_LINE, parseHostPort, ROLE_CLIENT, ROLE_SERVER } from '../launcher/coord-proto.js';
 
 export interface CoordClient {
   /** Peers' info, index = rank. */

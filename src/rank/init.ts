@@ -2,14 +2,14 @@
 // one when the program was started on its own.
 import { execFileSync } from 'node:child_process';
 import { hostname as osHostname } from 'node:os';
-import { Comm, type Runtime } from './comm/comm.js';
-import { WsBackend } from './comm/ws-backend.js';
-import { OrchidError } from './errors.js';
-import { connectCoordinator, readSecret, watchLauncher, type CoordClient } from './launcher/coord-client.js';
-import { Engine } from './transport/engine.js';
-import { WsMesh, type PeerAddress } from './transport/ws/mesh.js';
-import { loadAddon } from './transport/mpi/addon.js';
-import { MpiBackend, MpiProcess } from './transport/mpi/backend.js';
+import { Comm, type Runtime } from '../comm/comm.js';
+import { WsBackend } from '../comm/backends/ws.js';
+import { OrchidError } from '../errors.js';
+import { connectCoordinator, readSecret, watchLauncher, type CoordClient } from './coord-client.js';
+import { Engine } from '../transport/engine.js';
+import { WsMesh, type PeerAddress } from '../transport/ws/mesh.js';
+import { loadAddon } from '../transport/mpi/addon.js';
+import { MpiBackend, MpiProcess } from '../comm/backends/mpi.js';
 
 export interface InitOptions {
   /** how long to wait for every rank to join (ms); default ORCHID_INIT_TIMEOUT or 60 s */

@@ -8,14 +8,14 @@ import { createServer, connect, type Server } from 'node:net';
 import { homedir, hostname } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { OrchidError } from '../errors.js';
-import { isLocalHost } from '../launcher/hosts.js';
-import { LineSplitter } from '../launcher/lines.js';
-import { addressTowards, connectTimeout, shellQuote, splitCommand } from '../launcher/ssh.js';
-import { parseHostList, readHostfile } from './hostfile.js';
-import { version } from './usage.js';
+import { OrchidError } from '../../errors.js';
+import { isLocalHost } from '../../launcher/hosts.js';
+import { LineSplitter } from '../../launcher/lines.js';
+import { addressTowards, connectTimeout, shellQuote, splitCommand } from '../../launcher/ssh.js';
+import { parseHostList, readHostfile } from '../../launcher/hostfile.js';
+import { version } from '../usage.js';
 
-const PACKAGE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const PACKAGE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 
 export const EXEC_HELP = `Usage: orchid exec [--hosts LIST | -f HOSTFILE] [--ssh CMD] [--timeout S] [--] COMMAND...
 

@@ -5,10 +5,10 @@
 // v-variant. Typed arrays go to MPI by pointer and stay referenced here until MPI is done.
 import { hostname as osHostname } from 'node:os';
 import { decode, elemCode, elemCtor, encode, ELEM_BUFFER, ELEM_NONE, type Packet, type TypedArray } from '../../codec/index.js';
-import type { CommBackend, RawMessage, RawStatus, ReduceKind } from '../../comm/backend.js';
-import type { Reducer } from '../../comm/ops.js';
+import type { CommBackend, RawMessage, RawStatus, ReduceKind } from '../comm-backend.js';
+import type { Reducer } from '../ops.js';
 import { OrchidError, type ErrorCode } from '../../errors.js';
-import type { Addon, AddonInfo } from './addon.js';
+import type { Addon, AddonInfo } from '../../transport/mpi/addon.js';
 
 const I32 = 6;
 const F64 = 9;

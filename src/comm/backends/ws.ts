@@ -2,18 +2,18 @@
 // (src/transport/engine.ts) on the communicator's context, collectives as the JS
 // algorithms of src/comm/collectives/ on context+1 with one tag per call, so the two never
 // match each other. A collective that fails on one rank is reported to the other members.
-import { decode, type Packet } from '../codec/index.js';
-import { OrchidError } from '../errors.js';
-import { ANY_SOURCE, type Arrival } from '../transport/matching.js';
-import type { CommBackend, RawMessage, RawStatus, ReduceKind } from './backend.js';
-import { allreduce } from './collectives/allreduce.js';
-import type { Coll } from './collectives/coll.js';
-import { allgather, alltoall, barrier, gather, scatter } from './collectives/exchange.js';
-import { scan } from './collectives/scan.js';
-import { bcastPacket, reduceTree } from './collectives/tree.js';
-import type { Runtime } from './comm.js';
-import type { Reducer } from './ops.js';
-import { MAX_TAG } from './validate.js';
+import { decode, type Packet } from '../../codec/index.js';
+import { OrchidError } from '../../errors.js';
+import { ANY_SOURCE, type Arrival } from '../../transport/matching.js';
+import type { CommBackend, RawMessage, RawStatus, ReduceKind } from '../comm-backend.js';
+import { allreduce } from '../collectives/allreduce.js';
+import type { Coll } from '../collectives/coll.js';
+import { allgather, alltoall, barrier, gather, scatter } from '../collectives/data-movement.js';
+import { scan } from '../collectives/scan.js';
+import { bcastPacket, reduceTree } from '../collectives/tree.js';
+import type { Runtime } from '../comm.js';
+import type { Reducer } from '../ops.js';
+import { MAX_TAG } from '../validate.js';
 
 export class WsBackend implements CommBackend {
   readonly size: number;
