@@ -20,7 +20,7 @@ export interface RawStatus {
   bytes: number;
 }
 
-export type ReduceKind = 'allreduce' | 'reduce' | 'scan' | 'exscan';
+export type ReduceCall = 'allreduce' | 'reduce' | 'scan' | 'exscan';
 
 /**
  * A communicator's transport. Ranks are ranks of this communicator. The `prepare` and
@@ -49,7 +49,7 @@ export interface CommBackend {
   /** every rank's value at the root (all: everywhere), undefined elsewhere */
   gather(value: unknown, root: number, all: boolean, call: string, check: () => void): Promise<unknown[] | undefined>;
   alltoall(parts: readonly unknown[], check: () => void): Promise<unknown[]>;
-  reduce(kind: ReduceKind, value: unknown, r: Reducer, root: number, check: () => void): Promise<unknown>;
+  reduce(kind: ReduceCall, value: unknown, r: Reducer, root: number, check: () => void): Promise<unknown>;
   /** shared: one communicator per host (color and key are ignored) */
   split(color: number, key: number, shared: boolean, call: string): Promise<CommBackend | null>;
 }

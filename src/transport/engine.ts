@@ -2,8 +2,9 @@
 // rendezvous (RTS -> CTS -> DATA) for large ones so a slow receiver's memory stays
 // bounded, sends to self, failure of peers, and collective error notices.
 import { decode, encode, ownPacket, type Packet } from '../codec/index.js';
-import { OrchidError } from '../errors.js';
+import { errorFromName, errorName, OrchidError } from '../errors.js';
 import { HEADER_BYTES, Kind, type Header } from './frame.js';
+import { KeepAlive } from './keep-alive.js';
 import { COPY_MAX, type Link, type LinkEvents, type Links } from './links.js';
 import { Matcher, type Posted } from './matching.js';
 
@@ -53,33 +54,14 @@ export class Engine implements LinkEvents {
   private readonly eagerIn: Float64Array;
   private nextId = 1;
   private closing = false;
-  /** keeps the event loop alive while an operation is pending */
-  private readonly keepAlive = setInterval(() => {}, 1 << 30);
-  private active = 0;
+  /** keeps the event loop alive while an operation is pending (an awaited recv must not let Node exit) */
+  readonly keepAlive = new KeepAlive();
   /** errors that came from another rank's COLL_ERROR notice (not to be reported again) */
   private readonly remoteErrors = new WeakSet<object>();
 
   constructor(readonly opts: EngineOptions) {
     this.eagerOut = new Float64Array(opts.size);
     this.eagerIn = new Float64Array(opts.size);
-    this.keepAlive.unref();
-  }
-
-  /** Hold the event loop open until `p` settles (an awaited recv must not let Node exit). */
-  hold<T>(p: Promise<T>): Promise<T> {
-    this.acquire();
-    const release = () => this.release();
-    p.then(release, release);
-    return p;
-  }
-
-  /** One more pending operation; the event loop stays alive while any is pending. */
-  acquire(): void {
-    if (this.active++ === 0) this.keepAlive.ref();
-  }
-
-  release(): void {
-    if (--this.active === 0) this.keepAlive.unref();
   }
 
   describePeer(peer: number): string {
@@ -112,9 +94,9 @@ export class Engine implements LinkEvents {
         link.send(h, pkt.bytes);
         return RESOLVED;
       }
-      return this.hold(new Promise<void>((resolve, reject) => link.send(h, pkt.bytes, (err) => (err ? reject(this.peerError(call, peer, err.message)) : resolve()))));
+      return this.keepAlive.hold(new Promise<void>((resolve, reject) => link.send(h, pkt.bytes, (err) => (err ? reject(this.peerError(call, peer, err.message)) : resolve()))));
     }
-    return this.hold(
+    return this.keepAlive.hold(
       new Promise<void>((resolve, reject) => {
         const id = this.nextId++;
         this.rtsOut.set(id, { peer, ctx, tag, call, pkt, resolve, reject });
@@ -129,8 +111,7 @@ export class Engine implements LinkEvents {
 
   /** Tell the other members that collective step (ctx, tag) failed here. */
   collError(ctx: number, tag: number, peers: readonly number[], err: Error): void {
-    const code = (err as OrchidError).code ?? (err instanceof TypeError ? 'TypeError' : 'Error');
-    const body = encode({ code, message: err.message, rank: this.opts.rank }, 'collective');
+    const body = encode({ code: errorName(err), message: err.message, rank: this.opts.rank }, 'collective');
     for (const peer of peers) {
       if (peer === this.opts.rank || this.unreachable.has(peer)) continue;
       this.links?.to(peer).send({ kind: Kind.COLL_ERROR, flags: 0, elem: 0, ctx, src: 0, tag, id: 0, length: body.bytes.length }, body.bytes);
@@ -189,7 +170,7 @@ export class Engine implements LinkEvents {
           /* a malformed notice still fails the step */
         }
         const msg = `${info.message ?? 'collective failed'} (reported by ${this.describePeer(from)})`;
-        const err = info.code === 'TypeError' ? new TypeError(msg) : new OrchidError((info.code as never) ?? 'ERR_TRANSPORT', msg);
+        const err = errorFromName(info.code, msg);
         this.remoteErrors.add(err);
         this.matcher.poison(h.ctx, h.tag, err);
         // sends and rendezvous receives of the failed step may never complete either
@@ -264,7 +245,7 @@ export class Engine implements LinkEvents {
 
   async close(): Promise<void> {
     this.closing = true;
-    clearInterval(this.keepAlive);
+    this.keepAlive.close();
     await this.links?.close();
   }
 
