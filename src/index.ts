@@ -1,4 +1,4 @@
-// orchid-mpi: the public API (DESIGN.md).
+// orchid-mpi: the public API (README.md, "API at a glance").
 export { init, type InitOptions } from './rank/init.js';
 export { Comm, type Message, type Status, type ScatterOptions } from './comm/comm.js';
 export { Request, waitAll, waitAny } from './comm/request.js';

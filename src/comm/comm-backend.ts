@@ -1,8 +1,8 @@
 // The layer below Comm: what a communicator asks of its transport once the caller's
 // arguments are checked. Two implementations:
-//   ws:  src/comm/ws-backend.ts — orchid's own matching engine (src/transport/engine.ts)
+//   ws:  src/comm/backends/ws.ts — orchid's own matching engine (src/transport/engine.ts)
 //        and the JS collective algorithms (src/comm/collectives/)
-//   mpi: src/transport/mpi/backend.ts — libmpi's matching and collectives (native addon)
+//   mpi: src/comm/backends/mpi.ts — libmpi's matching and collectives (native addon)
 import type { Packet, TypedArray } from '../codec/index.js';
 import type { Reducer } from './ops.js';
 
