@@ -186,8 +186,7 @@ describe('ssh bootstrap on 4 emulated hosts', clusterSkip(), () => {
 
   test('a host\'s link goes down mid-job: ERR_PEER_LOST naming the host within ~10 s, never a hang, nothing left', async () => {
     const run = startOrchidrun([...base(), '--hosts', HOSTS4, JOB, 'traffic'], { timeoutMs: 60_000 });
-    await run.waitFor(/^WAIT /gm, 4, 30_000);
-    await new Promise((r) => setTimeout(r, 500)); // messages are flowing
+    await run.waitFor(/^FLOWING /gm, 4, 30_000); // every rank has exchanged messages
     const t0 = Date.now();
     execFileSync('ip', ['link', 'set', c.hosts[2].veth, 'down']);
     try {
@@ -232,8 +231,8 @@ describe('security on the emulated cluster', clusterSkip(), () => {
     const { WebSocket } = await import('ws');
     const { connect } = await import('node:net');
     const run = startOrchidrun([...base(), '--hosts', 'node1:2,node2:2', JOB, 'work', '6'], { timeoutMs: 90_000 });
+    // a rank prints WAIT after init(), which resolves only once every rank listens and registered
     const found = (await run.waitFor(/^WAIT (.*)$/gm, 4, 30_000)).map((m) => JSON.parse(m[1]));
-    await new Promise((r) => setTimeout(r, 300)); // every rank is listening by now (init is done)
 
     // who listens where: on each host only its own address (and sshd's), never a wildcard
     const targets = [];

@@ -2,11 +2,10 @@
 // per transport and launch mode. Every check becomes a subtest that passes when every
 // rank reported it ok. New transports and launch modes add rows here, not test copies.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { checks } from './conformance/checks.mjs';
-import { ROOT, orchidrun } from './helpers/run.mjs';
+import { envWithoutOrchid, ROOT, orchidrun, run } from './helpers/run.mjs';
 import { clusterSkip, clusterUp, slurmSkip, slurmUp } from './helpers/cluster.mjs';
 
 const PROGRAM = join(ROOT, 'test/conformance/program.mjs');
@@ -69,37 +68,11 @@ async function plainMpiexec(np, script) {
   const { path } = findMpiexec(addon.flavor);
   if (!path) return { code: -1, stdout: '', stderr: `no ${addon.flavor} mpiexec` };
   const extra = addon.flavor === 'openmpi' ? ['--oversubscribe', '--allow-run-as-root'] : [];
-  const env = { ...process.env };
-  for (const k of Object.keys(env)) if (k.startsWith('ORCHID_') && k !== 'ORCHID_MPI_ADDON') delete env[k];
-  return new Promise((resolve) => {
-    const child = spawn(path, ['-n', String(np), ...extra, process.execPath, script], { env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    const timer = setTimeout(() => process.kill(-child.pid, 'SIGKILL'), 180_000);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
+  return run(path, ['-n', String(np), ...extra, process.execPath, script], { baseEnv: envWithoutOrchid(['ORCHID_MPI_ADDON']), timeoutMs: 180_000 });
 }
 
 function plainNode(script) {
-  return new Promise((resolve) => {
-    const env = { ...process.env };
-    for (const k of Object.keys(env)) if (k.startsWith('ORCHID_')) delete env[k];
-    const child = spawn(process.execPath, [script], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
+  return run(process.execPath, [script], { baseEnv: envWithoutOrchid(), timeoutMs: 120_000 });
 }
 
 for (const transport of transports) {

@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { createServer, connect } from 'node:net';
 import { test } from 'node:test';
 import { Coordinator } from 'orchid-mpi/launcher';
-import { connectCoordinator } from '../dist/launcher/coord-client.js';
+import { connectCoordinator } from '../dist/rank/coord-client.js';
 
 const secret = randomBytes(32);
 const join = (coord, rank, size, extra = {}) =>
@@ -83,8 +83,9 @@ test('a fake coordinator that cannot prove the secret is refused (ERR_AUTH)', as
 test('init-failed, timeout and connection errors', async () => {
   const coord = new Coordinator({ secret, size: 3 });
   const addr = await coord.start();
+  const registered = new Promise((r) => coord.once('register', r));
   const waiting = join(addr, 0, 3);
-  await new Promise((r) => setTimeout(r, 100));
+  await registered; // rank 0 is in, waiting for the table
   coord.rankExited(2, 1, null);
   await assert.rejects(waiting, (e) => e.code === 'ERR_PEER_LOST' && /rank 2 exited with code 1 before the job finished init\(\)/.test(e.message));
   // a rank that registers later hears it at once

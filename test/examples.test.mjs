@@ -1,22 +1,15 @@
 // The examples of the README, run as a user runs them: through orchidrun with 4 ranks,
 // with 1 rank, without the launcher (a world of one), and through the package's bin.
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { orchidrun, ROOT } from './helpers/run.mjs';
+import { orchidrun, ROOT, run as runProcess } from './helpers/run.mjs';
 
 const run = (args, opts = {}) => orchidrun(args, { cwd: ROOT, timeoutMs: 60_000, ...opts });
 
 /** Run `file args` (no shell) in the repo; resolves {code, stdout, stderr} even on failure. */
-function exec(file, args, { timeoutMs = 60_000, env } = {}) {
-  return new Promise((resolve) => {
-    execFile(file, args, { cwd: ROOT, timeout: timeoutMs, killSignal: 'SIGKILL', env: { ...process.env, ...env } }, (err, stdout, stderr) =>
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, error: err, stdout, stderr }),
-    );
-  });
-}
+const exec = (file, args, { timeoutMs = 60_000, env } = {}) => runProcess(file, args, { cwd: ROOT, timeoutMs, env });
 
 const ok = (r) => assert.equal(r.code, 0, `exit ${r.code}\nstdout:\n${r.stdout}\nstderr:\n${r.stderr}`);
 

@@ -8,10 +8,11 @@
 //   hpccoutf-hpl-failed-trimmed.txt   the same input with threshold 1e-9 (HPL "FAILED"), trimmed
 //                                     to the header, the HPL section and the summary
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, symlinkSync, existsSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 import { clusterSkip, clusterUp, waitHostsClean } from './helpers/cluster.mjs';
 import { ROOT } from './helpers/run.mjs';
 
@@ -194,43 +195,110 @@ describe('hpcc: runs on this host', () => {
   });
 });
 
-describe('hpcc: 4 ranks on 2 emulated hosts', { ...clusterSkip(), ...needHpcc }, () => {
-  test('over ssh, on the cluster network: HPL passes with 4 ranks, rank 0 on node1; a timeout leaves nothing behind', async (t) => {
-    const h = hpccOrFail();
-    const c = clusterUp(2);
-    const dir = mkdtempSync(join(tmpdir(), 'orchid-hpcc-test-'));
-    try {
-      const [n1, n2] = c.hosts.map((x) => x.name);
-      const t0 = Date.now();
-      // the 4 ranks share this machine's cores: they must yield while they wait (see yieldWhenIdle)
-      const opts = { ranks: 4, n: 400, nb: 32, p: 2, q: 2, hosts: `${n1}:2,${n2}:2`, ssh: c.ssh, iface: c.head, yieldWhenIdle: true, timeoutMs: 180_000, dir };
-      const r = await runHpcc(h, opts).promise;
-      const s = r.summary;
-      t.diagnostic(
-        `hpcc, 4 ranks on ${n1},${n2}, N=400: ${r.seconds.toFixed(2)} s (with the cluster: ${((Date.now() - t0) / 1000).toFixed(2)} s); ` +
-          `ring latency ${s?.RandomlyOrderedRingLatency_usec} us, ring bandwidth ${s?.NaturallyOrderedRingBandwidth_GBytes} GB/s; ${r.command}`,
-      );
-      assert.equal(r.code, 0, r.stderr);
-      assert.equal(r.error, null, r.stderr);
-      assert.equal(s.CommWorldProcs, 4);
-      assert.equal(s.hplPassed, true);
-      assert.equal(s.success, true);
-      assert.equal(s.HPL_nprow, 2);
-      assert.equal(s.HPL_npcol, 2);
-      assert.match(readFileSync(r.outFile, 'utf8'), new RegExp(`^Hostname: '${n1}'$`, 'm')); // rank 0 ran there
-      assert.match(r.command, /btl_tcp_if_include 10\.77\.0\.0\/24 .*oob_tcp_if_include 10\.77\.0\.0\/24/);
-      // ranks across the 1 Gbit link: far below this host's shared memory
-      assert.ok(s.NaturallyOrderedRingBandwidth_GBytes < 0.2, String(s.NaturallyOrderedRingBandwidth_GBytes));
+// ssh to a host of the emulated cluster with the command run in a private mount namespace of
+// that host, where PRIV is an empty tmpfs: a host that does not share this file system (the
+// hosts of cluster.sh share it: they are network namespaces of this machine).
+function privateFsSsh(file, sshConfig, priv, pids) {
+  const script = `#!/bin/bash
+opts=(); host=
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --) shift; break ;;
+    -o|-F|-i|-l|-p) opts+=("$1" "$2"); shift 2 ;;
+    -*) opts+=("$1"); shift ;;
+    *) host=$1; shift; break ;;
+  esac
+done
+[ -z "$host" ] && { host=$1; shift; }
+[ "\${1:-}" = -- ] && shift
+case "$host" in ${Object.keys(pids).map((h) => `${h}) pid=${pids[h]} ;;`).join(' ')} *) echo "no private namespace for $host" >&2; exit 255 ;; esac
+q=$(printf %s "$*" | sed "s/'/'\\\\\\\\''/g")
+exec ssh -F '${sshConfig}' "\${opts[@]}" "$host" -- "nsenter --mount=/proc/$pid/ns/mnt -- sh -c '$q'"
+`;
+  writeFileSync(file, script, { mode: 0o755 });
+  return file;
+}
 
-      // killed mid-run: mpiexec, the remote daemons and the ranks all go
-      const kdir = join(dir, 'killed');
-      const k = await runHpcc(h, { ...opts, n: 3000, timeoutMs: 3000, dir: kdir }).promise;
-      assert.equal(k.timedOut, true);
-      assert.equal(k.summary, null);
-      assert.deepEqual(await waitHostsClean(c, 10_000), []);
+describe('hpcc: on 2 emulated hosts', { ...clusterSkip(), ...needHpcc }, () => {
+  let c;
+  let dir;
+  before(() => {
+    c = clusterUp(2);
+    dir = mkdtempSync(join(tmpdir(), 'orchid-hpcc-test-'));
+  });
+  after(() => {
+    if (dir) rmSync(dir, { recursive: true, force: true });
+    c?.down();
+  });
+
+  test('4 ranks over ssh, on the cluster network: HPL passes, rank 0 on node1; a timeout leaves nothing behind', async (t) => {
+    const h = hpccOrFail();
+    const [n1, n2] = c.hosts.map((x) => x.name);
+    // the 4 ranks share this machine's cores: they must yield while they wait (see yieldWhenIdle)
+    const opts = { ranks: 4, n: 400, nb: 32, p: 2, q: 2, hosts: `${n1}:2,${n2}:2`, ssh: c.ssh, iface: c.head, yieldWhenIdle: true, timeoutMs: 180_000, dir: join(dir, 'run4') };
+    const r = await runHpcc(h, opts).promise;
+    const s = r.summary;
+    t.diagnostic(
+      `hpcc, 4 ranks on ${n1},${n2}, N=400: ${r.seconds.toFixed(2)} s; ring latency ${s?.RandomlyOrderedRingLatency_usec} us, ` +
+        `ring bandwidth ${s?.NaturallyOrderedRingBandwidth_GBytes} GB/s; ${r.command}`,
+    );
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.error, null, r.stderr);
+    assert.equal(s.CommWorldProcs, 4);
+    assert.equal(s.hplPassed, true);
+    assert.equal(s.success, true);
+    assert.equal(s.HPL_nprow, 2);
+    assert.equal(s.HPL_npcol, 2);
+    assert.match(readFileSync(r.outFile, 'utf8'), new RegExp(`^Hostname: '${n1}'$`, 'm')); // rank 0 ran there
+    assert.match(r.command, /btl_tcp_if_include 10\.77\.0\.0\/24 .*oob_tcp_if_include 10\.77\.0\.0\/24/);
+    // ranks across the 1 Gbit links: far below this host's shared memory
+    assert.ok(s.NaturallyOrderedRingBandwidth_GBytes < 0.2, String(s.NaturallyOrderedRingBandwidth_GBytes));
+
+    // killed mid-run: mpiexec, the remote daemons and the ranks all go
+    const k = await runHpcc(h, { ...opts, n: 3000, timeoutMs: 3000, dir: join(dir, 'killed') }).promise;
+    assert.equal(k.timedOut, true);
+    assert.equal(k.summary, null);
+    assert.deepEqual(await waitHostsClean(c, 10_000), []);
+  });
+
+  test("rank 0's host unreachable: hpcc is not started, and the error says where", async () => {
+    const h = hpccOrFail();
+    const t0 = Date.now();
+    const r = await runHpcc(h, { ranks: 2, n: 400, nb: 32, p: 1, q: 2, hosts: 'unreachable:1,node1:1', ssh: c.ssh, timeoutMs: 60_000, dir: join(dir, 'unreachable') }).promise;
+    assert.ok(Date.now() - t0 < 15_000, `took ${Date.now() - t0} ms`);
+    assert.equal(r.summary, null);
+    assert.equal(r.code, null);
+    assert.match(r.error, /^hpcc not started: could not put hpccinf\.txt on unreachable: .*\(rank 0 reads it there\)$/);
+  });
+
+  test('hosts without this file system: the input goes to rank 0, the output comes back, nothing is left there', async (t) => {
+    const h = hpccOrFail();
+    const priv = mkdtempSync(join(tmpdir(), 'orchid-hpcc-private-'));
+    const sleepers = c.hosts.map((x) =>
+      spawn('ip', ['netns', 'exec', x.ns, 'unshare', '--mount', '--propagation', 'private', 'sh', '-c', `mount -t tmpfs tmpfs '${priv}' && exec sleep 600`], { stdio: 'ignore' }),
+    );
+    try {
+      // each becomes `sleep` in its own mount namespace once the tmpfs is mounted
+      for (const p of sleepers) {
+        for (let i = 0; i < 100 && readFileSync(`/proc/${p.pid}/comm`, 'utf8').trim() !== 'sleep'; i++) await new Promise((r) => setTimeout(r, 50));
+      }
+      const ssh = privateFsSsh(join(priv, 'private-ssh'), c.sshConfig, priv, Object.fromEntries(c.hosts.map((x, i) => [x.name, sleepers[i].pid])));
+      const onNode1 = (cmd) => execFileSync(ssh, ['node1', cmd], { encoding: 'utf8' }).trim();
+      assert.equal(onNode1(`test -e '${ssh}' && echo shared || echo private`), 'private');
+      const run = join(priv, 'run');
+      const r = await runHpcc(h, { ranks: 2, n: 400, nb: 32, p: 1, q: 2, hosts: 'node1:1,node2:1', ssh, iface: c.head, timeoutMs: 120_000, dir: run }).promise;
+      t.diagnostic(`hpcc, 2 ranks on node1,node2 without a shared file system: ${r.seconds.toFixed(2)} s`);
+      assert.equal(r.error, null, r.stderr);
+      assert.equal(r.summary.CommWorldProcs, 2);
+      assert.equal(r.summary.hplPassed, true);
+      assert.equal(r.outFile, join(run, 'hpccoutf.txt'));
+      assert.match(readFileSync(r.outFile, 'utf8'), /^Hostname: 'node1'$/m); // written there, fetched here
+      assert.equal(onNode1(`ls -A '${priv}'`), ''); // what was created there is gone
     } finally {
-      rmSync(dir, { recursive: true, force: true });
-      c.down();
+      for (const p of sleepers) p.kill('SIGKILL');
+      // the tmpfs goes with its namespace; this directory stays empty
+      await new Promise((r) => setTimeout(r, 100));
+      rmSync(priv, { recursive: true, force: true });
     }
   });
 });

@@ -3,12 +3,12 @@
 // an MPI collective, the event loop while MPI waits, and exact-size receive buffers.
 // MPI parts skip (with the reason) when the addon is not built here.
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { ROOT, orchidrun, startOrchidrun, waitDead } from './helpers/run.mjs';
+import { envWithoutOrchid, ROOT, orchidrun, run, startOrchidrun, waitDead } from './helpers/run.mjs';
 
 const NATIVE = join(ROOT, 'test/native');
 const { loadAddon } = await import('../dist/transport/mpi/addon.js');
@@ -131,17 +131,8 @@ test('mpi: one rank failing before MPI_Init (its addon missing) ends the job ins
   const env = { ...process.env, OMPI_ALLOW_RUN_AS_ROOT: '1', OMPI_ALLOW_RUN_AS_ROOT_CONFIRM: '1' };
   const hello = join(NATIVE, 'hello.mjs');
   const t0 = Date.now();
-  const r = await new Promise((resolve) => {
-    const child = spawn(exec, ['-n', '1', ...bad, process.execPath, hello, ':', '-n', '2', ...good, process.execPath, hello], { env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-    let out = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.stderr.on('data', (d) => (out += d));
-    const timer = setTimeout(() => process.kill(-child.pid, 'SIGKILL'), 60_000);
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code, signal, out });
-    });
-  });
+  const r = await run(exec, ['-n', '1', ...bad, process.execPath, hello, ':', '-n', '2', ...good, process.execPath, hello], { baseEnv: env, timeoutMs: 60_000 });
+  r.out = r.stdout + r.stderr;
   assert.ok(Date.now() - t0 < 30_000, `took ${Date.now() - t0} ms: ${r.out}`);
   assert.notEqual(r.code, 0);
   assert.match(r.out, /the mpi transport is not available/);
@@ -155,21 +146,9 @@ test('mpi: --tag-output, --env and --wdir are translated for mpiexec', { skip: p
 });
 
 test(`mpi: a mismatched launcher (${other}'s mpiexec for a ${flavor} addon) is reported, not N singletons`, { skip: (process.env.CI ? false : noAddon) || (!otherExec && `no ${other} mpiexec installed`) }, async () => {
-  const env = { ...process.env, OMPI_ALLOW_RUN_AS_ROOT: '1', OMPI_ALLOW_RUN_AS_ROOT_CONFIRM: '1' };
-  for (const k of Object.keys(env)) if (k.startsWith('ORCHID_') && k !== 'ORCHID_MPI_ADDON') delete env[k];
+  const env = { ...envWithoutOrchid(['ORCHID_MPI_ADDON']), OMPI_ALLOW_RUN_AS_ROOT: '1', OMPI_ALLOW_RUN_AS_ROOT_CONFIRM: '1' };
   const extra = other === 'openmpi' ? ['--oversubscribe'] : [];
-  const r = await new Promise((resolve) => {
-    const child = spawn(otherExec, ['-n', '2', ...extra, process.execPath, join(NATIVE, 'hello.mjs')], { env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    const timer = setTimeout(() => process.kill(-child.pid, 'SIGKILL'), 60_000);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
+  const r = await run(otherExec, ['-n', '2', ...extra, process.execPath, join(NATIVE, 'hello.mjs')], { baseEnv: env, timeoutMs: 60_000 });
   assert.notEqual(r.code, 0);
   assert.doesNotMatch(r.stdout, /hello 0\/1/, 'the ranks ran as singletons');
   assert.match(r.stderr, /started by .*mpiexec, but the orchid addon is built against/);

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { WebSocket, WebSocketServer } from 'ws';
 import { Coordinator } from 'orchid-mpi/launcher';
-import { connectCoordinator } from '../dist/launcher/coord-client.js';
+import { connectCoordinator } from '../dist/rank/coord-client.js';
 import { proof } from '../dist/transport/auth.js';
 import { WsMesh } from '../dist/transport/ws/mesh.js';
 import { ACCEPT, CHALLENGE, challenge, respond } from '../dist/transport/ws/handshake.js';

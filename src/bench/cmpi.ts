@@ -4,7 +4,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { networkInterfaces } from 'node:os';
 import { dirname, join } from 'node:path';
 import { readHostfile } from '../launcher/index.js';
-import { PACKAGE_ROOT } from './env.js';
+import { PACKAGE_ROOT } from '../package-root.js';
 
 export interface CMpi {
   binary: string;

@@ -2,11 +2,10 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { arch, availableParallelism, cpus, hostname, loadavg, release, totalmem, type as osType } from 'node:os';
-import { fileURLToPath } from 'node:url';
+import { PACKAGE_ROOT } from '../package-root.js';
 import { version } from '../cli/usage.js';
 import type { Environment } from './schema.js';
 
-export const PACKAGE_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 export function gitRevision(): string | null {
   if (!existsSync(`${PACKAGE_ROOT}/.git`)) return null;

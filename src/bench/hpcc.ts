@@ -13,7 +13,7 @@ import { accessSync, constants as fsConstants, existsSync, mkdirSync, readFileSy
 import { isIP } from 'node:net';
 import { availableParallelism, networkInterfaces } from 'node:os';
 import { basename, dirname, join } from 'node:path';
-import { parseHostList, readHostfile, type HostSpec } from '../cli/hostfile.js';
+import { parseHostList, readHostfile, type HostSpec } from '../launcher/hostfile.js';
 import { isLocalHost } from '../launcher/hosts.js';
 import { shellQuote, splitCommand, sshArgs } from '../launcher/ssh.js';
 

@@ -1,7 +1,7 @@
 // orchidrun's command line: `orchidrun [options] SCRIPT [ARGS…]`, mpiexec style.
 // Options stop at SCRIPT (or `--`); everything after it belongs to the script.
 import { OrchidError } from '../errors.js';
-import type { LaunchOptions, TransportName } from '../launcher/options.js';
+import type { LaunchOptions, TransportName } from '../launcher/job-plan.js';
 import type { BootstrapName } from '../launcher/bootstrap.js';
 
 export type ParsedRun = { kind: 'help' } | { kind: 'version' } | { kind: 'run'; options: LaunchOptions };

@@ -26,9 +26,13 @@ if (cmd === undefined) {
     throw e;
   }
 } else if (cmd === 'exec' || cmd === 'ssh-setup' || cmd === 'doctor') {
-  const tools = await import('./cluster-tools.js');
+  const main =
+    cmd === 'exec'
+      ? (await import('./tools/exec.js')).execMain
+      : cmd === 'doctor'
+        ? (await import('./tools/doctor.js')).doctorMain
+        : (await import('./tools/ssh-setup.js')).sshSetupMain;
   const { isOrchidError } = await import('../errors.js');
-  const main = cmd === 'exec' ? tools.execMain : cmd === 'doctor' ? tools.doctorMain : tools.sshSetupMain;
   try {
     process.exit(await main(rest));
   } catch (e) {

@@ -1,15 +1,14 @@
-// Comm: a communicator, the public API of DESIGN.md. Comm checks the caller's arguments,
-// encodes values and names the call in every error; the transport below it is a
-// CommBackend (src/comm/backend.ts): WsBackend (orchid's engine and JS collectives) or
-// MpiBackend (libmpi through the native addon).
+// Comm: a communicator, the public API (README.md, "API at a glance"). Comm checks the
+// caller's arguments, encodes values and names the call in every error; the transport below
+// it is a CommBackend (src/comm/comm-backend.ts): WsBackend (backends/ws.ts: orchid's engine
+// and JS collectives) or MpiBackend (backends/mpi.ts: libmpi through the native addon).
 import { decode, elemCode, elemCtor, encode, ELEM_NONE, isTypedArray, type Packet, type TypedArray } from '../codec/index.js';
 import { OrchidError } from '../errors.js';
-import type { Engine } from '../transport/engine.js';
-import { ANY_SOURCE, ANY_TAG } from '../transport/matching.js';
-import type { CommBackend, ReduceKind } from './backend.js';
+import type { CommBackend, ReduceCall } from './comm-backend.js';
 import { checkOperand, reducer, type Op, type Reducer } from './ops.js';
 import { Request } from './request.js';
 import { checkRank, checkRoot, checkTag } from './validate.js';
+import { ANY_SOURCE, ANY_TAG } from './wildcards.js';
 
 export interface Message<T = unknown> {
   data: T;
@@ -23,13 +22,8 @@ export interface Status {
   bytes: number;
 }
 
-/** State shared by all communicators of one process. */
+/** What every communicator of one process shares, whatever the transport (src/rank/runtime.ts). */
 export interface Runtime {
-  readonly engine: Engine;
-  /** host name of each world rank */
-  readonly hosts: readonly string[];
-  /** the next free context id on this process (even; +1 is the collective context) */
-  nextCtx: number;
   /** the world communicator (finalize synchronises on it) */
   world?: Comm;
   /** set once finalize() or abort() ran: every call then fails with this */
@@ -266,7 +260,7 @@ export class Comm {
     );
   }
 
-  #reduce(kind: ReduceKind, value: unknown, op: Op, root: number): Promise<unknown> {
+  #reduce(kind: ReduceCall, value: unknown, op: Op, root: number): Promise<unknown> {
     return this.#coll(kind, (be) => {
       // a bad op fails inside the collective, like every other check, so every member hears of it
       let r: Reducer;
@@ -343,11 +337,5 @@ export class Comm {
   #live(call: string): void {
     const ended = this.#rt.ended;
     if (ended) throw new OrchidError(ended.code, `${call}: ${ended.message}`);
-  }
-
-  /** @internal world ranks of the members (ws transport; used by init and tests) */
-  get worldRanks(): readonly number[] {
-    const g = (this.#be as { group?: readonly number[] }).group;
-    return g ?? Array.from({ length: this.size }, (_, i) => i);
   }
 }

@@ -1,4 +1,4 @@
-// Reduction operators for reduce / allreduce / scan / exscan (DESIGN.md, "Reductions").
+// Reduction operators for reduce / allreduce / scan / exscan (README.md, "Collectives", Ops).
 //
 // A Reducer combines two operands of the same kind: numbers, bigints, booleans (logical
 // ops only), TypedArrays (elementwise, same kind and length) and Arrays of numbers or of

@@ -1,6 +1,6 @@
 // Argument checks shared by every call: errors name the call, the caller's rank and the bad value.
 import { OrchidError } from '../errors.js';
-import { ANY_SOURCE, ANY_TAG } from '../transport/matching.js';
+import { ANY_SOURCE, ANY_TAG } from './wildcards.js';
 
 export const MAX_TAG = 2 ** 31 - 1;
 

@@ -5,7 +5,7 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { OrchidError } from '../errors.js';
-import type { HostPlan } from './plan.js';
+import type { HostPlan } from './placement.js';
 import { ProxyLink } from './proxy-link.js';
 import { tsxLoaderUrl } from './script.js';
 import { startSrunProxy } from './slurm.js';

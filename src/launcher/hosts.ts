@@ -1,4 +1,7 @@
-// Which host names mean "this machine": those the fork bootstrap may serve.
+// This machine: which host names mean it (those the fork bootstrap may serve), and which of
+// its addresses another host is reached from.
+import { createSocket } from 'node:dgram';
+import { isIP } from 'node:net';
 import { hostname, networkInterfaces } from 'node:os';
 
 let localNames: Set<string> | undefined;
@@ -25,4 +28,20 @@ export function isLocalHost(name: string): boolean {
 /** Key under which host entries that are the same machine are grouped. */
 export function hostKey(name: string): string {
   return isLocalHost(name) ? '\0local' : name.toLowerCase();
+}
+
+/** The local address the kernel would use to reach `addr` (a UDP connect: routes only, sends nothing). */
+export function sourceAddressFor(addr: string, port = 9): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const sock = createSocket(isIP(addr) === 6 ? 'udp6' : 'udp4');
+    sock.on('error', (e) => {
+      sock.close();
+      reject(e);
+    });
+    sock.connect(port, addr, () => {
+      const local = sock.address().address;
+      sock.close();
+      resolve(local);
+    });
+  });
 }

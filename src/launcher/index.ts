@@ -1,13 +1,13 @@
 // orchid-mpi/launcher: start a job programmatically (orchidrun is a thin shell over this).
 import { JobRun, type Job } from './job.js';
 import { MpiexecJob, autoPicksMpi } from './mpiexec.js';
-import { planJob, type LaunchOptions } from './options.js';
+import { planJob, type LaunchOptions } from './job-plan.js';
 
 export type { Job, JobResult, OutputLine } from './job.js';
-export type { LaunchOptions, TransportName } from './options.js';
-export type { HostSpec } from '../cli/hostfile.js';
-export { parseHostfileText, parseHostList, readHostfile } from '../cli/hostfile.js';
-export { placeRanks, type Placement, type RankPlacement, type HostPlan } from './plan.js';
+export type { LaunchOptions, TransportName } from './job-plan.js';
+export type { HostSpec } from './hostfile.js';
+export { parseHostfileText, parseHostList, readHostfile } from './hostfile.js';
+export { placeRanks, type Placement, type RankPlacement, type HostPlan } from './placement.js';
 export { Coordinator, type CoordinatorOptions } from './coordinator.js';
 
 /**

@@ -2,9 +2,8 @@
 // reads control lines on stdin, starts this host's ranks, and reports on stdout. When its
 // stdin closes (launcher gone, even by SIGKILL, or the ssh session dropped) it kills every
 // rank it started and exits.
-import { createSocket } from 'node:dgram';
-import { isIP } from 'node:net';
 import { constants, hostname } from 'node:os';
+import { sourceAddressFor } from './hosts.js';
 import { LineSplitter } from './lines.js';
 import type { ControlMessage, HostJobSpec, ProxyEvent } from './protocol.js';
 import { RankProcess } from './rank-process.js';
@@ -76,18 +75,7 @@ function upstreamGone(): void {
 function addressTowards(hostPort: string): Promise<string> {
   const hp = parseHostPort(hostPort);
   if (!hp) return Promise.reject(new Error(`bad address ${hostPort}`));
-  return new Promise((resolve, reject) => {
-    const sock = createSocket(isIP(hp.host) === 6 ? 'udp6' : 'udp4');
-    sock.on('error', (e) => {
-      sock.close();
-      reject(e);
-    });
-    sock.connect(hp.port, hp.host, () => {
-      const a = sock.address().address;
-      sock.close();
-      resolve(a);
-    });
-  });
+  return sourceAddressFor(hp.host, hp.port);
 }
 
 async function prepare(s: HostJobSpec): Promise<void> {

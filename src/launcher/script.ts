@@ -4,9 +4,10 @@ import { accessSync, constants, statSync } from 'node:fs';
 import { delimiter, isAbsolute, join, resolve } from 'node:path';
 import { OrchidError } from '../errors.js';
 
-export type ScriptKind = 'ts' | 'js' | 'exec';
+/** What runs a script: tsx's loader inside node ('ts'), this node ('js'), or nothing (an executable). */
+export type Runner = 'ts' | 'js' | 'exec';
 
-export function scriptKind(script: string): ScriptKind {
+export function runnerOf(script: string): Runner {
   if (/\.(ts|mts|cts|tsx)$/i.test(script)) return 'ts';
   if (/\.(js|mjs|cjs)$/i.test(script)) return 'js';
   return 'exec';
@@ -24,7 +25,7 @@ export interface Command {
 
 /** The command line that runs `script args` as one rank. */
 export function rankCommand(script: string, args: readonly string[]): Command {
-  switch (scriptKind(script)) {
+  switch (runnerOf(script)) {
     case 'ts':
       return { file: process.execPath, args: ['--import', tsxLoaderUrl(), script, ...args] };
     case 'js':
@@ -68,9 +69,9 @@ export function findOnPath(name: string, path = process.env.PATH ?? ''): string 
  */
 export function resolveScript(script: string, cwd: string, wdir: string | undefined, checkPath: boolean): string {
   if (script === '') throw new OrchidError('ERR_ARG', 'no script given');
-  const kind = scriptKind(script);
+  const runner = runnerOf(script);
   const candidates = isAbsolute(script) ? [script] : [resolve(cwd, script), ...(wdir ? [resolve(wdir, script)] : [])];
-  if (kind !== 'exec') {
+  if (runner !== 'exec') {
     const found = candidates.find(isFile);
     if (!found) throw new OrchidError('ERR_ARG', `script not found: ${script}`);
     return found;

@@ -5,8 +5,8 @@
 // same with its pmi_proxy). Slurm then accounts, confines and cleans up the proxies.
 import { execFile, spawn } from 'node:child_process';
 import { OrchidError } from '../errors.js';
-import type { HostSpec } from '../cli/hostfile.js';
-import type { HostPlan } from './plan.js';
+import type { HostSpec } from './hostfile.js';
+import type { HostPlan } from './placement.js';
 import { ProxyLink } from './proxy-link.js';
 
 /** Expand a Slurm host list: `node[1-3,07],login` -> node1 node2 node3 node07 login. */

@@ -4,11 +4,11 @@
 // them up). The proxy protocol runs over the session's stdin/stdout; the job secret is in
 // the first line on stdin, never on a command line.
 import { execFile, spawn } from 'node:child_process';
-import { createSocket } from 'node:dgram';
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import { OrchidError } from '../errors.js';
-import type { HostPlan } from './plan.js';
+import { sourceAddressFor } from './hosts.js';
+import type { HostPlan } from './placement.js';
 import { ProxyLink } from './proxy-link.js';
 
 /** Seconds ssh may take to connect (ORCHID_SSH_CONNECT_TIMEOUT, default 10). */
@@ -115,22 +115,6 @@ export function sshHostName(host: string, ssh = 'ssh'): Promise<string> {
       if (err) return resolve(bare);
       const m = /^hostname (\S+)$/m.exec(String(stdout));
       resolve(m ? m[1]! : bare);
-    });
-  });
-}
-
-/** The local address the kernel would use to reach `addr` (a UDP connect: routes only, sends nothing). */
-export function sourceAddressFor(addr: string, port = 9): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const sock = createSocket(isIP(addr) === 6 ? 'udp6' : 'udp4');
-    sock.on('error', (e) => {
-      sock.close();
-      reject(e);
-    });
-    sock.connect(port, addr, () => {
-      const local = sock.address().address;
-      sock.close();
-      resolve(local);
     });
   });
 }

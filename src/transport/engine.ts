@@ -2,8 +2,9 @@
 // rendezvous (RTS -> CTS -> DATA) for large ones so a slow receiver's memory stays
 // bounded, sends to self, failure of peers, and collective error notices.
 import { decode, encode, ownPacket, type Packet } from '../codec/index.js';
-import { OrchidError } from '../errors.js';
-import { HEADER_BYTES, Kind, type Header } from './frame.js';
+import { errorFromName, errorName, OrchidError } from '../errors.js';
+import { HEADER_BYTES, FrameType, type Header } from './frame.js';
+import { KeepAlive } from './keep-alive.js';
 import { COPY_MAX, type Link, type LinkEvents, type Links } from './links.js';
 import { Matcher, type Posted } from './matching.js';
 
@@ -53,33 +54,14 @@ export class Engine implements LinkEvents {
   private readonly eagerIn: Float64Array;
   private nextId = 1;
   private closing = false;
-  /** keeps the event loop alive while an operation is pending */
-  private readonly keepAlive = setInterval(() => {}, 1 << 30);
-  private active = 0;
+  /** keeps the event loop alive while an operation is pending (an awaited recv must not let Node exit) */
+  readonly keepAlive = new KeepAlive();
   /** errors that came from another rank's COLL_ERROR notice (not to be reported again) */
   private readonly remoteErrors = new WeakSet<object>();
 
   constructor(readonly opts: EngineOptions) {
     this.eagerOut = new Float64Array(opts.size);
     this.eagerIn = new Float64Array(opts.size);
-    this.keepAlive.unref();
-  }
-
-  /** Hold the event loop open until `p` settles (an awaited recv must not let Node exit). */
-  hold<T>(p: Promise<T>): Promise<T> {
-    this.acquire();
-    const release = () => this.release();
-    p.then(release, release);
-    return p;
-  }
-
-  /** One more pending operation; the event loop stays alive while any is pending. */
-  acquire(): void {
-    if (this.active++ === 0) this.keepAlive.ref();
-  }
-
-  release(): void {
-    if (--this.active === 0) this.keepAlive.unref();
   }
 
   describePeer(peer: number): string {
@@ -106,19 +88,19 @@ export class Engine implements LinkEvents {
     const cost = len + HEADER_BYTES;
     if (len <= this.opts.eagerLimit && this.eagerOut[peer]! + cost <= this.opts.window) {
       this.eagerOut[peer]! += cost;
-      const h: Header = { kind: Kind.EAGER, flags: 0, elem: pkt.elem, ctx, src, tag, id: 0, length: len };
+      const h: Header = { kind: FrameType.EAGER, flags: 0, elem: pkt.elem, ctx, src, tag, id: 0, length: len };
       // The hot path: the link copies small payloads before returning, so the send is complete.
       if (len <= COPY_MAX) {
         link.send(h, pkt.bytes);
         return RESOLVED;
       }
-      return this.hold(new Promise<void>((resolve, reject) => link.send(h, pkt.bytes, (err) => (err ? reject(this.peerError(call, peer, err.message)) : resolve()))));
+      return this.keepAlive.hold(new Promise<void>((resolve, reject) => link.send(h, pkt.bytes, (err) => (err ? reject(this.peerError(call, peer, err.message)) : resolve()))));
     }
-    return this.hold(
+    return this.keepAlive.hold(
       new Promise<void>((resolve, reject) => {
         const id = this.nextId++;
         this.rtsOut.set(id, { peer, ctx, tag, call, pkt, resolve, reject });
-        link.send({ kind: Kind.RTS, flags: 0, elem: pkt.elem, ctx, src, tag, id, length: len });
+        link.send({ kind: FrameType.RTS, flags: 0, elem: pkt.elem, ctx, src, tag, id, length: len });
       }),
     );
   }
@@ -129,17 +111,16 @@ export class Engine implements LinkEvents {
 
   /** Tell the other members that collective step (ctx, tag) failed here. */
   collError(ctx: number, tag: number, peers: readonly number[], err: Error): void {
-    const code = (err as OrchidError).code ?? (err instanceof TypeError ? 'TypeError' : 'Error');
-    const body = encode({ code, message: err.message, rank: this.opts.rank }, 'collective');
+    const body = encode({ code: errorName(err), message: err.message, rank: this.opts.rank }, 'collective');
     for (const peer of peers) {
       if (peer === this.opts.rank || this.unreachable.has(peer)) continue;
-      this.links?.to(peer).send({ kind: Kind.COLL_ERROR, flags: 0, elem: 0, ctx, src: 0, tag, id: 0, length: body.bytes.length }, body.bytes);
+      this.links?.to(peer).send({ kind: FrameType.COLL_ERROR, flags: 0, elem: 0, ctx, src: 0, tag, id: 0, length: body.bytes.length }, body.bytes);
     }
   }
 
   frame(from: number, link: Link, h: Header, payload: Buffer | undefined): void {
     switch (h.kind) {
-      case Kind.EAGER: {
+      case FrameType.EAGER: {
         const cost = h.length + HEADER_BYTES;
         this.matcher.arrive({
           ctx: h.ctx, src: h.src, tag: h.tag, bytes: h.length, elem: h.elem, peer: from,
@@ -148,7 +129,7 @@ export class Engine implements LinkEvents {
         });
         return;
       }
-      case Kind.RTS: {
+      case FrameType.RTS: {
         const id = h.id;
         this.matcher.arrive({
           ctx: h.ctx, src: h.src, tag: h.tag, bytes: h.length, elem: h.elem, peer: from,
@@ -157,20 +138,20 @@ export class Engine implements LinkEvents {
               const gone = this.lostPeers.get(from);
               if (gone !== undefined) return reject(new OrchidError('ERR_PEER_LOST', `lost ${this.describePeer(from)}: ${gone}`));
               this.dataWaits.set(key(from, id), { peer: from, ctx: h.ctx, tag: h.tag, elem: h.elem, resolve, reject });
-              link.send({ kind: Kind.CTS, flags: 0, elem: 0, ctx: h.ctx, src: 0, tag: 0, id, length: 0 });
+              link.send({ kind: FrameType.CTS, flags: 0, elem: 0, ctx: h.ctx, src: 0, tag: 0, id, length: 0 });
             }),
         });
         return;
       }
-      case Kind.CTS: {
+      case FrameType.CTS: {
         const out = this.rtsOut.get(h.id);
         if (!out || out.peer !== from) return;
         this.rtsOut.delete(h.id);
-        const hd: Header = { kind: Kind.DATA, flags: 0, elem: out.pkt.elem, ctx: h.ctx, src: 0, tag: 0, id: h.id, length: out.pkt.bytes.length };
+        const hd: Header = { kind: FrameType.DATA, flags: 0, elem: out.pkt.elem, ctx: h.ctx, src: 0, tag: 0, id: h.id, length: out.pkt.bytes.length };
         this.links!.to(from).send(hd, out.pkt.bytes, (err) => (err ? out.reject(this.peerError(out.call, from, err.message)) : out.resolve()));
         return;
       }
-      case Kind.DATA: {
+      case FrameType.DATA: {
         const k = key(from, h.id);
         const w = this.dataWaits.get(k);
         if (!w) return;
@@ -178,10 +159,10 @@ export class Engine implements LinkEvents {
         w.resolve({ elem: w.elem, bytes: payload ?? Buffer.alloc(0) });
         return;
       }
-      case Kind.CREDIT:
+      case FrameType.CREDIT:
         this.eagerOut[from] = Math.max(0, this.eagerOut[from]! - h.id);
         return;
-      case Kind.COLL_ERROR: {
+      case FrameType.COLL_ERROR: {
         let info: { code?: string; message?: string } = {};
         try {
           info = (payload ? decode({ elem: 0, bytes: payload }) : {}) as typeof info;
@@ -189,7 +170,7 @@ export class Engine implements LinkEvents {
           /* a malformed notice still fails the step */
         }
         const msg = `${info.message ?? 'collective failed'} (reported by ${this.describePeer(from)})`;
-        const err = info.code === 'TypeError' ? new TypeError(msg) : new OrchidError((info.code as never) ?? 'ERR_TRANSPORT', msg);
+        const err = errorFromName(info.code, msg);
         this.remoteErrors.add(err);
         this.matcher.poison(h.ctx, h.tag, err);
         // sends and rendezvous receives of the failed step may never complete either
@@ -213,7 +194,7 @@ export class Engine implements LinkEvents {
     const total = (this.eagerIn[peer]! += cost);
     if (total < this.opts.window / 4) return;
     this.eagerIn[peer] = 0;
-    link.send({ kind: Kind.CREDIT, flags: 0, elem: 0, ctx: 0, src: 0, tag: 0, id: total, length: 0 });
+    link.send({ kind: FrameType.CREDIT, flags: 0, elem: 0, ctx: 0, src: 0, tag: 0, id: total, length: 0 });
   }
 
   private peerError(call: string, peer: number, why: string): OrchidError {
@@ -264,7 +245,7 @@ export class Engine implements LinkEvents {
 
   async close(): Promise<void> {
     this.closing = true;
-    clearInterval(this.keepAlive);
+    this.keepAlive.close();
     await this.links?.close();
   }
 

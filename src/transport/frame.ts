@@ -3,7 +3,7 @@
 //  12 i32 tag | 16 u32 id (rendezvous id / credit bytes) | 20 u32 pad | 24 f64 payload length
 export const HEADER_BYTES = 32;
 
-export const enum Kind {
+export const enum FrameType {
   /** header + payload in one message */
   EAGER = 1,
   /** request to send: the envelope only; the payload waits for CTS */
@@ -19,7 +19,7 @@ export const enum Kind {
 }
 
 export interface Header {
-  kind: Kind;
+  kind: FrameType;
   flags: number;
   elem: number;
   ctx: number;
@@ -44,7 +44,7 @@ export function writeHeader(buf: Buffer, h: Header): void {
 
 export function readHeader(buf: Buffer): Header {
   return {
-    kind: buf[0] as Kind,
+    kind: buf[0] as FrameType,
     flags: buf[1]!,
     elem: buf[2]!,
     ctx: buf.readUInt32LE(4),

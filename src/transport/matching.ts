@@ -2,8 +2,8 @@
 // matched by (source, tag) with wildcards, in arrival order per sender (non-overtaking).
 import type { Packet } from '../codec/index.js';
 
-export const ANY_SOURCE = -2;
-export const ANY_TAG = -1;
+/** A posted receive's source or tag that matches any value (sources and tags are >= 0). */
+export const ANY = -1;
 
 /** A message that has arrived: an eager one carries its packet, a rendezvous one fetches it. */
 export interface Arrival {
@@ -23,7 +23,9 @@ export interface Arrival {
 
 export interface Posted {
   ctx: number;
+  /** a source rank, or ANY */
   src: number;
+  /** a tag, or ANY */
   tag: number;
   /** a probe: sees the message but leaves it queued */
   peek: boolean;
@@ -42,8 +44,7 @@ interface Queues {
   poisoned?: Map<number, Error>;
 }
 
-const matches = (p: Posted, a: Arrival) =>
-  (p.src === ANY_SOURCE || p.src === a.src) && (p.tag === ANY_TAG || p.tag === a.tag);
+const matches = (p: Posted, a: Arrival) => (p.src === ANY || p.src === a.src) && (p.tag === ANY || p.tag === a.tag);
 
 export class Matcher {
   private readonly byCtx = new Map<number, Queues>();
@@ -96,7 +97,7 @@ export class Matcher {
   peek(ctx: number, src: number, tag: number): Arrival | undefined {
     const q = this.byCtx.get(ctx);
     if (!q) return undefined;
-    for (const a of q.unexpected) if ((src === ANY_SOURCE || src === a.src) && (tag === ANY_TAG || tag === a.tag)) return a;
+    for (const a of q.unexpected) if ((src === ANY || src === a.src) && (tag === ANY || tag === a.tag)) return a;
     return undefined;
   }
 

@@ -1,4 +1,4 @@
-// Test helpers: run the built orchidrun as a real process, and watch pids.
+// Test helpers: start real processes (orchidrun, mpiexec, node, any command), and watch pids.
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -11,14 +11,16 @@ export const PROGRAMS = join(ROOT, 'test/programs/launcher');
 export const RANK = join(PROGRAMS, 'rank.mjs');
 
 /**
- * Start orchidrun (or another bin) in its own process group. Returns the child, live
- * stdout/stderr text, `waitFor(re)` and `result` (a promise of {code, signal, stdout, stderr}).
- * A hang is caught by `timeoutMs`: the whole group is killed and the result says so.
+ * The one way tests start a process: `file args` in its own process group, its output
+ * collected. Returns the child, live stdout/stderr text, `waitFor(re)` and `result` (a promise
+ * of {code, signal, stdout, stderr, hung}). A hang is caught by `timeoutMs`: the whole group is
+ * killed and the result says so. The environment is `baseEnv` (default: this process's) with
+ * `env` on top.
  */
-export function startOrchidrun(args, { env, input, cwd = PROGRAMS, timeoutMs = 30_000, bin = ORCHIDRUN } = {}) {
-  const child = spawn(process.execPath, [bin, ...args], {
+export function start(file, args, { env, baseEnv = process.env, input, cwd = ROOT, timeoutMs = 30_000 } = {}) {
+  const child = spawn(file, args, {
     cwd,
-    env: { ...process.env, ...env },
+    env: { ...baseEnv, ...env },
     stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
     detached: true,
   });
@@ -43,6 +45,7 @@ export function startOrchidrun(args, { env, input, cwd = PROGRAMS, timeoutMs = 3
     } catch {}
   }, timeoutMs);
   run.result = new Promise((resolve) => {
+    child.on('error', (e) => (run.stderr += `${e.message}\n`)); // not started: 'close' follows with code -2 or so
     child.on('close', (code, signal) => {
       clearTimeout(timer);
       check();
@@ -70,9 +73,26 @@ export function startOrchidrun(args, { env, input, cwd = PROGRAMS, timeoutMs = 3
   return run;
 }
 
+/** Run `file args` to completion: {code, signal, stdout, stderr, hung}. */
+export function run(file, args, opts) {
+  return start(file, args, opts).result;
+}
+
+/** Start orchidrun (or another bin of node's: `bin`) as start() does, in PROGRAMS by default. */
+export function startOrchidrun(args, { bin = ORCHIDRUN, cwd = PROGRAMS, ...opts } = {}) {
+  return start(process.execPath, [bin, ...args], { cwd, ...opts });
+}
+
 /** Run orchidrun to completion: {code, signal, stdout, stderr, hung}. */
 export function orchidrun(args, opts) {
   return startOrchidrun(args, opts).result;
+}
+
+/** This process's environment without the ORCHID_* variables (but those in `keep`): a program started from outside orchid. */
+export function envWithoutOrchid(keep = [], base = process.env) {
+  const env = { ...base };
+  for (const k of Object.keys(env)) if (k.startsWith('ORCHID_') && !keep.includes(k)) delete env[k];
+  return env;
 }
 
 /** Alive = exists and is not a zombie. */

@@ -8,15 +8,11 @@ import { join } from 'node:path';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer } from 'ws';
-import { HEADER_BYTES, Kind, readHeader, writeHeader, type Header } from '../frame.js';
-import { COPY_MAX, type Link, type LinkEvents, type Links } from '../links.js';
+import type { Header } from '../frame.js';
+import type { Link, LinkEvents, Links } from '../links.js';
+import { encodeFrame, FrameReader, INLINE_MAX } from './framing.js';
 import { accepted, challenge, newNonce, respond, verify } from './handshake.js';
 
-/** Payloads up to this size are copied into one message with their header; larger ones go
- *  as a second message straight from the caller's memory. */
-const INLINE_MAX = COPY_MAX;
-/** The header's flag: the payload is the next message on this connection. */
-const SEPARATE = 1;
 const AUTH_DEADLINE_MS = 5000;
 /** Largest message before the peer is authenticated: the handshake's are under 100 bytes. */
 const PRE_AUTH_PAYLOAD = 1024;
@@ -53,66 +49,11 @@ function liftPayloadLimit(ws: WebSocket): void {
   (ws as unknown as { _receiver: { _maxPayload: number } })._receiver._maxPayload = 0;
 }
 
-/** Splits the message stream of one authenticated socket into frames. */
-class Receiver {
-  private pending: Header | undefined;
-  constructor(private readonly from: number, private readonly link: Link, private readonly events: LinkEvents, private readonly fail: (why: string) => void) {}
-
-  onMessage(data: Buffer): void {
-    if (this.pending) {
-      const h = this.pending;
-      this.pending = undefined;
-      if (data.length !== h.length) return this.fail(`payload of ${data.length} bytes, header said ${h.length}`);
-      return this.events.frame(this.from, this.link, h, data);
-    }
-    if (data.length < HEADER_BYTES) return this.fail(`short frame (${data.length} bytes)`);
-    const h = readHeader(data);
-    if (h.kind < 1 || h.kind > 6) return this.fail(`unknown frame kind ${h.kind}`);
-    if (h.flags & SEPARATE) {
-      this.pending = h;
-      return;
-    }
-    // RTS announces a payload still to come; every other kind carries exactly `length` bytes.
-    const carried = h.kind === Kind.RTS ? 0 : h.length;
-    if (data.length - HEADER_BYTES !== carried) return this.fail(`frame length ${data.length - HEADER_BYTES}, header said ${carried}`);
-    this.events.frame(this.from, this.link, h, data.subarray(HEADER_BYTES));
-  }
-}
-
-/** Bytes of a WebSocket frame header for `len` payload bytes (RFC 6455 §5.2). */
-function wsHeaderBytes(len: number, masked: boolean): number {
-  return (len < 126 ? 2 : len < 65536 ? 4 : 10) + (masked ? 4 : 0);
-}
-
-/** Write a binary, final WebSocket frame header at `off`. A client's frame carries the mask
- *  bit with an all-zero key, so neither side spends time (un)masking the payload. */
-function writeWsHeader(buf: Buffer, off: number, len: number, masked: boolean): number {
-  const m = masked ? 0x80 : 0;
-  buf[off] = 0x82;
-  let n = 2;
-  if (len < 126) buf[off + 1] = m | len;
-  else if (len < 65536) {
-    buf[off + 1] = m | 126;
-    buf.writeUInt16BE(len, off + 2);
-    n = 4;
-  } else {
-    buf[off + 1] = m | 127;
-    buf.writeUInt32BE(Math.floor(len / 2 ** 32), off + 2);
-    buf.writeUInt32BE(len >>> 0, off + 6);
-    n = 10;
-  }
-  if (masked) {
-    buf.writeUInt32LE(0, off + n);
-    n += 4;
-  }
-  return n;
-}
-
 /**
- * Writes our frames as WebSocket frames straight onto the connection's socket: a small
- * frame is one buffer and one write; a large payload is a second frame written from the
- * caller's memory. (ws's own sender would issue a writev of two buffers per message; its
- * receiver still parses everything that arrives.)
+ * Writes our frames as WebSocket frames straight onto the connection's socket (framing.ts
+ * makes the bytes): a small frame is one buffer and one write; a large payload is a second
+ * frame written from the caller's memory. (ws's own sender would issue a writev of two
+ * buffers per message; its receiver still parses everything that arrives.)
  */
 class FrameWriter {
   constructor(private readonly sock: Socket, private readonly masked: boolean) {}
@@ -122,28 +63,16 @@ class FrameWriter {
   }
 
   write(h: Header, payload: Uint8Array | undefined, done?: (err?: Error) => void): void {
-    const plen = payload ? payload.byteLength : 0;
+    const f = encodeFrame(h, payload, this.masked);
     const sock = this.sock;
-    if (plen <= INLINE_MAX) {
-      const len = HEADER_BYTES + plen;
-      const ws = wsHeaderBytes(len, this.masked);
-      const buf = Buffer.allocUnsafe(ws + len);
-      writeWsHeader(buf, 0, len, this.masked);
-      writeHeader(buf.subarray(ws), h);
-      if (payload) buf.set(payload, ws + HEADER_BYTES);
-      sock.write(buf);
+    if (!f.payload) {
+      sock.write(f.head);
       done?.();
       return;
     }
-    const ws1 = wsHeaderBytes(HEADER_BYTES, this.masked);
-    const ws2 = wsHeaderBytes(plen, this.masked);
-    const head = Buffer.allocUnsafe(ws1 + HEADER_BYTES + ws2);
-    writeWsHeader(head, 0, HEADER_BYTES, this.masked);
-    writeHeader(head.subarray(ws1), { ...h, flags: h.flags | SEPARATE });
-    writeWsHeader(head, ws1 + HEADER_BYTES, plen, this.masked);
     sock.cork();
-    sock.write(head);
-    sock.write(payload!, done ? (err) => done(err ?? undefined) : undefined);
+    sock.write(f.head);
+    sock.write(f.payload, done ? (err) => done(err ?? undefined) : undefined);
     sock.uncork();
   }
 }
@@ -171,7 +100,7 @@ class OutLink implements Link {
       this.writer = new FrameWriter(res.socket as Socket, true);
     });
     let nonce: Buffer | undefined;
-    const recv = new Receiver(peer, this, mesh.events, (why) => this.fail(`protocol error from rank ${peer}: ${why}`));
+    const recv = new FrameReader(peer, this, mesh.events, (why) => this.fail(`protocol error from rank ${peer}: ${why}`));
     ws.on('message', (data: Buffer, isBinary: boolean) => {
       if (!isBinary) return this.fail('text message');
       if (this.ready) return recv.onMessage(data);
@@ -322,7 +251,7 @@ export class WsMesh implements Links {
   private accept(ws: WebSocket, sock: Socket): void {
     const nonce = newNonce();
     let from = -1;
-    let recv: Receiver | undefined;
+    let recv: FrameReader | undefined;
     const deadline = setTimeout(() => ws.terminate(), AUTH_DEADLINE_MS);
     deadline.unref();
     ws.on('error', () => ws.terminate());
@@ -342,7 +271,7 @@ export class WsMesh implements Links {
       if (!set) this.inbound.set(from, (set = new Set()));
       set.add(ws);
       const link = new InLink(ws, sock);
-      recv = new Receiver(from, link, this.events, (why) => {
+      recv = new FrameReader(from, link, this.events, (why) => {
         ws.terminate();
         this.events.lost(from, `protocol error: ${why}`);
       });

@@ -32,7 +32,10 @@ switch (mode) {
     console.log(`WAIT ${JSON.stringify(me)}`);
     const buf = new Float64Array(1 << 14);
     try {
-      for (;;) await world.sendrecv(buf, (world.rank + 1) % world.size, (world.rank + world.size - 1) % world.size);
+      for (let round = 0; ; round++) {
+        await world.sendrecv(buf, (world.rank + 1) % world.size, (world.rank + world.size - 1) % world.size);
+        if (round === 0) console.log(`FLOWING ${world.rank}`);
+      }
     } catch (e) {
       console.log(`ERROR rank ${world.rank} ${e.code}: ${e.message}`);
       process.exit(1);

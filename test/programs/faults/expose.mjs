@@ -4,7 +4,7 @@
 // init() does) so the test can search for it; a real program has no reason to print it.
 import { readFileSync } from 'node:fs';
 import { init } from 'orchid-mpi';
-import { readSecret } from '../../../dist/launcher/coord-client.js';
+import { readSecret } from '../../../dist/rank/launcher-pipe.js';
 
 // `node --test test/` runs every .mjs under test/ as a test file: nothing to do then.
 if (process.env.ORCHID_RANK === undefined) process.exit(0);

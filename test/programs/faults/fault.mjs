@@ -14,17 +14,26 @@ const say = (text) => process.stdout.write(`${text}\n`);
 
 say(`pid ${process.pid} ppid ${process.ppid} rank ${rank}`);
 
+/** The tag on which the other ranks tell the failing one they are in place. */
+const READY = 999;
+/** The failing rank waits until every other rank said it is in place (instead of a guess of time). */
+async function othersReady(world) {
+  for (let i = 1; i < size; i++) await world.recv(ANY_SOURCE, READY);
+}
+
 switch (mode) {
   case 'throw-in-recv': {
     // rank F throws after init; the others block in recv(F)
     const f = Number(args[0]);
     const world = await init();
     if (rank === f) {
-      await sleep(500); // let the others post their recv
+      await othersReady(world); // every other rank has posted its recv
       throw new Error(`boom from rank ${rank} after init`);
     }
     say(`rank ${rank} waiting in recv(${f})`);
-    await world.recv(f);
+    const r = world.recv(f);
+    await world.send('ready', f, READY);
+    await r;
     say(`rank ${rank} unexpectedly received`);
     break;
   }
@@ -33,10 +42,11 @@ switch (mode) {
     const f = Number(args[0]);
     const world = await init();
     if (rank === f) {
-      await sleep(500);
+      await othersReady(world);
       throw new Error(`boom from rank ${rank} in place of allreduce`);
     }
     say(`rank ${rank} waiting in allreduce`);
+    await world.send('ready', f, READY); // and then it enters the allreduce
     await world.allreduce(new Float64Array(1024).fill(rank), 'sum');
     say(`rank ${rank} unexpectedly finished allreduce`);
     break;
@@ -74,11 +84,12 @@ switch (mode) {
     const [f, code] = args.map(Number);
     const world = await init();
     if (rank === f) {
-      await sleep(500);
+      await othersReady(world);
       world.abort(code);
       forever(); // abort ends the process
     } else {
       say(`rank ${rank} waiting in barrier`);
+      await world.send('ready', f, READY); // and then it enters the barrier
       await world.barrier();
       say(`rank ${rank} unexpectedly passed the barrier`);
     }

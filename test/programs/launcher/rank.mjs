@@ -74,7 +74,7 @@ switch (mode) {
     break;
   }
   case 'secret': {
-    const { readSecret } = await import('../../../dist/launcher/coord-client.js');
+    const { readSecret } = await import('../../../dist/rank/launcher-pipe.js');
     const secret = await readSecret();
     console.log(JSON.stringify({ rank, pid: process.pid, ppid: process.ppid, secret: secret.toString('base64') }));
     forever();
@@ -82,7 +82,7 @@ switch (mode) {
   }
   case 'watch': {
     // with watchLauncher: exits by itself when the proxy is gone
-    const { readSecret, watchLauncher } = await import('../../../dist/launcher/coord-client.js');
+    const { readSecret, watchLauncher } = await import('../../../dist/rank/launcher-pipe.js');
     await readSecret();
     watchLauncher(rank);
     console.log(`pid ${process.pid} ppid ${process.ppid}`);
@@ -104,7 +104,8 @@ switch (mode) {
   }
   case 'coord': {
     // the launcher's coordinator, used directly: every rank registers; rank R (if given) aborts
-    const { readSecret, connectCoordinator, watchLauncher } = await import('../../../dist/launcher/coord-client.js');
+    const { readSecret, watchLauncher } = await import('../../../dist/rank/launcher-pipe.js');
+    const { connectCoordinator } = await import('../../../dist/rank/coord-client.js');
     const secret = await readSecret();
     watchLauncher(rank);
     const client = await connectCoordinator({

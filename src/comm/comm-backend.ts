@@ -1,8 +1,8 @@
 // The layer below Comm: what a communicator asks of its transport once the caller's
 // arguments are checked. Two implementations:
-//   ws:  src/comm/ws-backend.ts — orchid's own matching engine (src/transport/engine.ts)
+//   ws:  src/comm/backends/ws.ts — orchid's own matching engine (src/transport/engine.ts)
 //        and the JS collective algorithms (src/comm/collectives/)
-//   mpi: src/transport/mpi/backend.ts — libmpi's matching and collectives (native addon)
+//   mpi: src/comm/backends/mpi.ts — libmpi's matching and collectives (native addon)
 import type { Packet, TypedArray } from '../codec/index.js';
 import type { Reducer } from './ops.js';
 
@@ -20,7 +20,7 @@ export interface RawStatus {
   bytes: number;
 }
 
-export type ReduceKind = 'allreduce' | 'reduce' | 'scan' | 'exscan';
+export type ReduceCall = 'allreduce' | 'reduce' | 'scan' | 'exscan';
 
 /**
  * A communicator's transport. Ranks are ranks of this communicator. The `prepare` and
@@ -49,7 +49,7 @@ export interface CommBackend {
   /** every rank's value at the root (all: everywhere), undefined elsewhere */
   gather(value: unknown, root: number, all: boolean, call: string, check: () => void): Promise<unknown[] | undefined>;
   alltoall(parts: readonly unknown[], check: () => void): Promise<unknown[]>;
-  reduce(kind: ReduceKind, value: unknown, r: Reducer, root: number, check: () => void): Promise<unknown>;
+  reduce(kind: ReduceCall, value: unknown, r: Reducer, root: number, check: () => void): Promise<unknown>;
   /** shared: one communicator per host (color and key are ignored) */
   split(color: number, key: number, shared: boolean, call: string): Promise<CommBackend | null>;
 }

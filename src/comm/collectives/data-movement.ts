@@ -1,12 +1,7 @@
-// Data movement collectives: barrier (dissemination), gather/scatter (linear at the root),
-// allgather (ring), alltoall (pairwise exchange). Typed arrays come back as views of one buffer.
-import { decode, ELEM_NONE, EMPTY_PACKET, encode, packContiguous, type Packet } from '../../codec/index.js';
+// The data movement collectives: gather and scatter (linear at the root), allgather (ring),
+// alltoall (pairwise exchange). Typed arrays come back as views of one buffer.
+import { decode, ELEM_NONE, encode, packContiguous, type Packet } from '../../codec/index.js';
 import { exchange, type Coll } from './coll.js';
-
-export async function barrier(c: Coll): Promise<void> {
-  const { rank, size } = c;
-  for (let k = 1; k < size; k <<= 1) await exchange(c, (rank + k) % size, EMPTY_PACKET, (rank - k + size) % size);
-}
 
 /** Decode one packet per rank; when all are typed arrays of one kind, into one contiguous buffer. */
 export function assemble(pkts: Packet[]): unknown[] {
@@ -57,5 +52,3 @@ export async function alltoall(c: Coll, parts: readonly unknown[]): Promise<unkn
   }
   return assemble(out);
 }
-
-

@@ -1,37 +1,19 @@
-// The mpi transport: a CommBackend over the native addon. libmpi does the matching
-// (MPI_Improbe/MPI_Imrecv for receives of unknown size) and the collectives (MPI_Ibcast,
-// Iallreduce, Ireduce, Iscan, Iexscan, Igatherv, Iscatterv, Iallgatherv, Ialltoallv,
-// Comm_split, Comm_split_type). Values travel as msgpackr bytes: sizes first, then the
-// v-variant. Typed arrays go to MPI by pointer and stay referenced here until MPI is done.
+// The mpi transport's CommBackend, over the native addon (src/transport/mpi/). libmpi does
+// the matching (MPI_Improbe/MPI_Imrecv for receives of unknown size) and the collectives
+// (MPI_Ibcast, Igatherv, Iscatterv, Iallgatherv, Ialltoallv, Comm_split, Comm_split_type).
+// This file holds the object side: values travel as msgpackr bytes, sizes first, then the
+// v-variant. The buffer side, reductions that MPI's own ops do on typed arrays and numbers
+// (Iallreduce, Ireduce, Iscan, Iexscan), is mpi-typed.ts. Typed arrays go to MPI by pointer
+// and stay referenced until MPI is done.
 import { hostname as osHostname } from 'node:os';
 import { decode, elemCode, elemCtor, encode, ELEM_BUFFER, ELEM_NONE, type Packet, type TypedArray } from '../../codec/index.js';
-import type { CommBackend, RawMessage, RawStatus, ReduceKind } from '../../comm/backend.js';
-import type { Reducer } from '../../comm/ops.js';
-import { OrchidError, type ErrorCode } from '../../errors.js';
-import type { Addon, AddonInfo } from './addon.js';
-
-const I32 = 6;
-const F64 = 9;
-const BYTE = 100;
-const OPS = ['sum', 'prod', 'min', 'max', 'land', 'lor', 'lxor', 'band', 'bor', 'bxor'];
-/** element kinds MPI reduces natively (Uint8ClampedArray and Buffer reduce in JS) */
-const MPI_REDUCIBLE = new Set([1, 2, 4, 5, 6, 7, 8, 9, 10, 11]);
-const FLOAT = new Set([8, 9]);
-const SR_HDR = 32;
-const SR_DATA = 128;
-const SR_BLOCK = SR_HDR + SR_DATA;
-/** received messages and collective results from this size on come from (or go back to) the
- *  addon's pool and always pass through one event-loop turn (see recv, typedReduce) */
-const LARGE_YIELD = 64 * 1024;
-/** ORCHID_MPI_SMALL_ALLREDUCE=0: small typed allreduce as agreement round + MPI's builtin op */
-const SMALL_ALLREDUCE = process.env.ORCHID_MPI_SMALL_ALLREDUCE !== '0';
-const ERRS = ['Error', 'TypeError', 'ERR_COUNT', 'ERR_ROOT', 'ERR_RANK', 'ERR_TAG', 'ERR_TRANSPORT', 'ERR_ARG'];
-
-function errCode(e: unknown): number {
-  const c = e instanceof TypeError ? 'TypeError' : e instanceof OrchidError ? e.code : 'Error';
-  const i = ERRS.indexOf(c);
-  return -(1 + (i < 0 ? 0 : i));
-}
+import { errorFromName, errorNameOf, errorNumber } from '../../errors.js';
+import type { Addon } from '../../transport/mpi/addon.js';
+import type { MpiProcess } from '../../transport/mpi/process.js';
+import type { CommBackend, RawMessage, RawStatus, ReduceCall } from '../comm-backend.js';
+import type { Reducer } from '../ops.js';
+import { BYTE, I32, LARGE_YIELD, type MpiColl } from './mpi-coll.js';
+import { mpiReduction } from './mpi-typed.js';
 
 /**
  * The sizes-first step of a collective: `[bytes, elem]` per packet that `prepare` makes, or,
@@ -44,79 +26,24 @@ function sizeHeaders(n: number, prepare: () => Packet[]): { pkts?: Packet[]; err
     pkts.forEach((p, i) => ((hdr[2 * i] = p.bytes.length), (hdr[2 * i + 1] = p.elem)));
     return { pkts, hdr };
   } catch (err) {
-    hdr.fill(errCode(err));
+    hdr.fill(errorNumber(err));
     return { err, hdr };
   }
 }
 
 function remoteError(call: string, code: number, from: number, me: number): Error {
-  const name = ERRS[-code - 1] ?? 'Error';
-  const msg = `${call}: rank ${from} failed (${name}), so the collective fails on rank ${me} too`;
-  if (name === 'TypeError') return new TypeError(msg);
-  return new OrchidError((name === 'Error' ? 'ERR_TRANSPORT' : name) as ErrorCode, msg);
+  const name = errorNameOf(code);
+  return errorFromName(name, `${call}: rank ${from} failed (${name}), so the collective fails on rank ${me} too`);
 }
 
 const u8 = (ab: ArrayBuffer, off = 0, len = ab.byteLength - off) => Buffer.from(ab, off, len);
 const EMPTY = Buffer.alloc(0);
 
-interface Pending {
-  resolve(v: unknown): void;
-  reject(e: Error): void;
-  keep: unknown;
-}
-
-/** One per process: the addon, its completions, and keeping Node alive while MPI works. */
-export class MpiProcess {
-  readonly info: AddonInfo;
-  private readonly pending = new Map<number, Pending>();
-  private readonly keepAlive = setInterval(() => {}, 1 << 30);
-  private active = 0;
-  ended?: Error;
-
-  constructor(readonly addon: Addon) {
-    this.keepAlive.unref();
-    const us = (name: string, d: number) => {
-      const v = Number(process.env[name] ?? d);
-      return Number.isFinite(v) && v >= 0 ? v : d;
-    };
-    this.info = addon.init((id, err, res) => this.complete(id, err, res), us('ORCHID_MPI_SPIN_US', 50), us('ORCHID_MPI_POLL_US', 1000));
-  }
-
-  private complete(id: number, err: string | null, res: unknown): void {
-    const p = this.pending.get(id);
-    if (!p) return;
-    this.pending.delete(id);
-    if (--this.active === 0) this.keepAlive.unref();
-    if (err !== null) p.reject(new OrchidError('ERR_TRANSPORT', `MPI: ${err}`));
-    else p.resolve(res);
-  }
-
-  /** The promise of an addon operation: `r` is 0 (done), a result (fast path) or an id. */
-  wait<T>(r: number | unknown, keep?: unknown): Promise<T> {
-    if (typeof r !== 'number') return Promise.resolve(r as T);
-    if (r === 0) return Promise.resolve(undefined as T);
-    if (this.active++ === 0) this.keepAlive.ref();
-    return new Promise<T>((resolve, reject) => this.pending.set(r, { resolve: resolve as (v: unknown) => void, reject, keep }));
-  }
-
-  failAll(e: Error): void {
-    this.ended ??= e;
-    for (const p of this.pending.values()) p.reject(e);
-    this.pending.clear();
-    this.active = 0;
-    this.keepAlive.unref();
-  }
-
-  close(): void {
-    clearInterval(this.keepAlive);
-  }
-}
-
 function packetOf(elem: number, ab: ArrayBuffer): Packet {
   return { elem, bytes: u8(ab) };
 }
 
-export class MpiBackend implements CommBackend {
+export class MpiBackend implements CommBackend, MpiColl {
   readonly rank: number;
   readonly size: number;
   readonly hostname: string;
@@ -138,8 +65,12 @@ export class MpiBackend implements CommBackend {
     return this.proc.addon;
   }
 
-  private coll(name: string, ...args: unknown[]): Promise<void> {
+  coll(name: string, ...args: unknown[]): Promise<void> {
     return this.proc.wait<void>(this.a.coll(name, this.handle, ...args), args);
+  }
+
+  alloc(bytes: number): ArrayBuffer {
+    return this.a.alloc(bytes);
   }
 
   /** Collectives on one communicator start in the same order on every rank (MPI's rule for
@@ -274,76 +205,10 @@ export class MpiBackend implements CommBackend {
     });
   }
 
-  reduce(kind: ReduceKind, value: unknown, r: Reducer, root: number, check: () => void): Promise<unknown> {
-    const op = OPS.indexOf(r.name);
-    const arith = op >= 0 && op <= 3;
-    // numbers with sum/prod/min/max: one MPI call on one double, nothing else
-    if (typeof value === 'number' && arith) {
-      return this.serial(async () => {
-        check();
-        const s = new Float64Array([value]);
-        const out = new Float64Array(1);
-        if (kind === 'reduce') await this.coll('reduce', s, out, 1, F64, op, root);
-        else await this.coll(kind, s, out, 1, F64, op);
-        if (kind === 'exscan' && this.rank === 0) return undefined;
-        if (kind === 'reduce' && this.rank !== root) return undefined;
-        return out[0];
-      });
-    }
-    const elem = elemCode(value);
-    if (op >= 0 && MPI_REDUCIBLE.has(elem) && (arith || !FLOAT.has(elem)))
-      return this.serial(() => this.typedReduce(kind, value as TypedArray, elem, op, root, check));
+  reduce(kind: ReduceCall, value: unknown, r: Reducer, root: number, check: () => void): Promise<unknown> {
+    const byMpi = mpiReduction(kind, value, r);
+    if (byMpi) return this.serial(() => byMpi(this, root, check));
     return this.jsReduce(kind, value, r, root, check);
-  }
-
-  /** Typed arrays with a builtin op: agree on length and kind (MAX of [len, -len, elem, -elem, err]), then MPI reduces. */
-  private async typedReduce(kind: string, v: TypedArray, elem: number, op: number, root: number, check: () => void): Promise<unknown> {
-    let err: unknown;
-    try {
-      check();
-    } catch (e) {
-      err = e;
-    }
-    const len = v.length;
-    // small allreduce: the length agreement travels in the same MPI call (a user-defined MPI_Op)
-    if (kind === 'allreduce' && v.byteLength <= SR_DATA && SMALL_ALLREDUCE) {
-      const block = new Uint8Array(SR_BLOCK);
-      const h = new Int32Array(block.buffer, 0, 8);
-      h.set([len, -len, elem, -elem, op, err ? 1 : 0, -op]);
-      block.set(new Uint8Array(v.buffer, v.byteOffset, v.byteLength), SR_HDR);
-      const got = new Uint8Array(SR_BLOCK);
-      await this.coll('smallAllreduce', block, got);
-      if (err) throw err;
-      const g = new Int32Array(got.buffer, 0, 8);
-      if (g[5]) throw new TypeError(`${kind}: another rank's operand was rejected, so the ${kind} fails on rank ${this.rank} too`);
-      if (g[0] !== -g[1]! || g[2] !== -g[3]! || g[4] !== -g[6]!)
-        throw new OrchidError('ERR_COUNT', `${kind}: the typed arrays differ in ${g[2] !== -g[3]! ? 'element type' : g[4] !== -g[6]! ? 'op' : `length (${-g[1]!} … ${g[0]} elements)`} across ranks (rank ${this.rank} has ${len})`);
-      const C = elemCtor(elem);
-      const out = new C(len) as TypedArray;
-      new Uint8Array(out.buffer).set(got.subarray(SR_HDR, SR_HDR + v.byteLength));
-      return out;
-    }
-    const hdr = Int32Array.from([len, -len, elem, -elem, err ? 1 : 0]);
-    const agreed = new Int32Array(5);
-    await this.coll('allreduce', hdr, agreed, 5, I32, 3);
-    if (err) throw err;
-    if (agreed[4]) throw new TypeError(`${kind}: another rank's operand was rejected, so the ${kind} fails on rank ${this.rank} too`);
-    if (agreed[0] !== -agreed[1]! || agreed[2] !== -agreed[3]!)
-      throw new OrchidError('ERR_COUNT', `${kind}: the typed arrays differ in ${agreed[2] !== -agreed[3]! ? 'element type' : `length (${-agreed[1]!} … ${agreed[0]} elements)`} across ranks (rank ${this.rank} has ${len})`);
-    const C = elemCtor(elem);
-    const gets = kind !== 'reduce' || this.rank === root;
-    // a large result goes into recycled memory from the addon's pool (MPI writes all of it):
-    // a fresh 8 MB array costs ~2000 page faults while MPI fills it (8 MB allreduce 4.6-5.8 ms
-    // -> ~3 ms when the memory is reused); it resolves through the event loop, where node
-    // returns dropped ones to the pool
-    const bytes = len * C.BYTES_PER_ELEMENT;
-    const pooled = gets && bytes >= LARGE_YIELD && !(kind === 'exscan' && this.rank === 0);
-    const out = gets ? new C(pooled ? this.a.alloc(bytes) : new ArrayBuffer(bytes), 0, len) : null;
-    if (kind === 'reduce') await this.coll('reduce', v, out, len, elem, op, root);
-    else await this.coll(kind, v, out, len, elem, op);
-    if (pooled) await new Promise(setImmediate);
-    if (kind === 'exscan' && this.rank === 0) return undefined;
-    return out ?? undefined;
   }
 
   /** Custom functions and operands MPI cannot reduce: gather the values, fold in rank order. */

@@ -2,7 +2,7 @@
 // `slots` (or `--ppn`) consecutive ranks in order; when np exceeds the total, placement
 // wraps around the list again (oversubscription, as MPICH allows).
 import { OrchidError } from '../errors.js';
-import type { HostSpec } from '../cli/hostfile.js';
+import type { HostSpec } from './hostfile.js';
 import { hostKey, isLocalHost } from './hosts.js';
 
 export interface RankPlacement {

@@ -1,0 +1,74 @@
+// `orchid doctor`'s probe: runs on each host with that host's node, read from stdin (`node -
+// ROOT HEAD_ADDR HEAD_PORT`), so it uses nothing but node itself. It reports on one JSON line
+// what the host has (node, orchid at ROOT, the addon, mpiexec, its clock), then checks TCP
+// both ways: it connects to HEAD_ADDR:HEAD_PORT and listens for the head node to connect back.
+import fs = require('node:fs');
+import net = require('node:net');
+import os = require('node:os');
+import path = require('node:path');
+import dgram = require('node:dgram');
+import url = require('node:url');
+
+const [root = '', headHost = '', headPort = ''] = process.argv.slice(2);
+const out = (o: object): void => void process.stdout.write(JSON.stringify(o) + '\n');
+const firstLine = (s: unknown, max: number): string => String(s).split('\n')[0]!.slice(0, max);
+
+const r: Record<string, unknown> = { hostname: os.hostname(), node: process.version, arch: process.arch, cores: os.availableParallelism?.() ?? os.cpus().length };
+try {
+  r.orchid = (JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as { version?: string }).version;
+} catch {
+  r.orchid = null;
+}
+r.dist = fs.existsSync(path.join(root, 'dist/launcher/proxy.js'));
+r.mpiexec = (process.env.PATH || '').split(':').some((d) => d && fs.existsSync(path.join(d, 'mpiexec')));
+
+(async () => {
+  try {
+    const m = await import(url.pathToFileURL(path.join(root, 'dist/transport/mpi/addon.js')).href);
+    if (m.nativeStatus) {
+      const st = m.nativeStatus();
+      r.addon = st.available ? 'loaded' : 'no: ' + firstLine(st.reason || 'not built', 160);
+      r.flavor = st.flavor;
+    } else {
+      // an older orchid there
+      const a = m.loadAddon();
+      r.addon = a.addon ? 'loaded' : 'no: ' + firstLine(a.error || 'not built', 160);
+    }
+  } catch (e) {
+    r.addon = 'no: ' + firstLine((e as Error).message, 80);
+  }
+  r.back = await new Promise((res) => {
+    const s = net.connect(Number(headPort), headHost, () => {
+      s.end();
+      res('ok');
+    });
+    s.on('error', (e: NodeJS.ErrnoException) => res(e.code || e.message));
+    setTimeout(() => {
+      s.destroy();
+      res('timeout');
+    }, 3000);
+  });
+  const srv = net.createServer((c) => {
+    c.end();
+    srv.close();
+    out({ t: 'accepted' });
+  });
+  // listen on this host's address on the route to the head node
+  const local = await new Promise<string | undefined>((res) => {
+    const u = dgram.createSocket(net.isIPv6(headHost) ? 'udp6' : 'udp4');
+    u.on('error', () => res(undefined));
+    u.connect(Number(headPort), headHost, () => {
+      const a = u.address().address;
+      u.close();
+      res(a);
+    });
+  });
+  srv.listen(0, local, () => {
+    r.now = Date.now();
+    out({ t: 'report', ...r, listen: local + ' ' + (srv.address() as net.AddressInfo).port });
+  });
+  setTimeout(() => {
+    out({ t: 'no-connection' });
+    process.exit(0);
+  }, 4000).unref();
+})();

@@ -1,0 +1,86 @@
+// A rank of an orchidrun job over the ws transport: the job secret from the launcher's pipe,
+// this rank's listeners, registration with the coordinator (which hands out every rank's
+// address), then the world communicator over the WebSocket mesh.
+import { hostname as osHostname } from 'node:os';
+import { WsBackend, type WsWorld } from '../comm/backends/ws.js';
+import { Comm } from '../comm/comm.js';
+import { OrchidError } from '../errors.js';
+import { Engine } from '../transport/engine.js';
+import { WsMesh, type PeerAddress } from '../transport/ws/mesh.js';
+import { connectCoordinator, type CoordClient } from './coord-client.js';
+import { readSecret, watchLauncher } from './launcher-pipe.js';
+import { makeRuntime } from './runtime.js';
+
+const EAGER_LIMIT = envInt('ORCHID_EAGER_LIMIT', 64 * 1024);
+const WINDOW = envInt('ORCHID_EAGER_WINDOW', 4 * 1024 * 1024);
+
+function envInt(name: string, dflt: number): number {
+  const v = process.env[name];
+  if (v === undefined || v === '') return dflt;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new OrchidError('ERR_TRANSPORT', `init: ${name}=${v} is not a non-negative integer`);
+  return n;
+}
+
+/** The ws world of `size` ranks as this rank sees it: its engine (no links yet) and the ranks' hosts. */
+export function newWsWorld(rank: number, size: number, host: string): WsWorld & { hosts: string[] } {
+  const hosts: string[] = new Array(size).fill(host);
+  return { engine: new Engine({ rank, size, eagerLimit: EAGER_LIMIT, window: WINDOW, hosts }), hosts, nextCtx: 2 };
+}
+
+/** Join the job orchidrun started (ORCHID_RANK, ORCHID_SIZE, ORCHID_COORD, ...). */
+export async function joinWs(env: NodeJS.ProcessEnv, timeoutMs: number | undefined): Promise<Comm> {
+  const rank = Number(env.ORCHID_RANK);
+  const size = Number(env.ORCHID_SIZE);
+  if (!(Number.isInteger(size) && size > 0 && Number.isInteger(rank) && rank >= 0 && rank < size))
+    throw new OrchidError('ERR_RANK', `init: ORCHID_RANK=${env.ORCHID_RANK} / ORCHID_SIZE=${env.ORCHID_SIZE} do not describe a rank of a job`);
+  const transport = env.ORCHID_TRANSPORT ?? 'ws';
+  if (transport !== 'ws')
+    throw new OrchidError('ERR_TRANSPORT', `init: rank ${rank}: transport "${transport}" is not available in this build (only ws)`);
+  const coordAddr = env.ORCHID_COORD;
+  if (!coordAddr) throw new OrchidError('ERR_TRANSPORT', `init: rank ${rank}: ORCHID_COORD is not set`);
+  const host = env.ORCHID_HOST || osHostname();
+  const job = env.ORCHID_JOB || 'job';
+  timeoutMs ??= envInt('ORCHID_INIT_TIMEOUT', 60_000);
+
+  const secret = await readSecret();
+  watchLauncher(rank);
+  const ws = newWsWorld(rank, size, host);
+  const { engine, hosts } = ws;
+  const mesh = new WsMesh({ rank, size, job, host, secret, addr: env.ORCHID_ADDR || '127.0.0.1', unix: env.ORCHID_WS_UNIX !== '0' }, engine);
+  const me = await mesh.listen();
+  let coord: CoordClient;
+  try {
+    coord = await connectCoordinator({ coord: coordAddr, secret, rank, size, info: me, timeoutMs });
+  } catch (e) {
+    await mesh.close();
+    throw e;
+  }
+  const table = coord.table as PeerAddress[];
+  table.forEach((p, i) => (hosts[i] = p.host));
+  mesh.setPeers(table);
+  engine.links = mesh;
+
+  const rt = makeRuntime({
+    failAll: (err) => engine.failAll(err),
+    abort: (code, message) => coord.abort(code, message),
+    sync: (world) => world.barrier(),
+    close: async () => {
+      await engine.close(); // closes the mesh
+      coord.close();
+    },
+  });
+  coord.on('exit', (peer, code, signal) =>
+    engine.peerExited(peer, signal ? `its process was killed by ${signal}` : `its process exited with code ${code}`),
+  );
+  coord.on('abort', (code, reason) => {
+    const err = new OrchidError('ERR_ABORTED', `the job was aborted (code ${code}): ${reason}`);
+    rt.ended ??= err;
+    engine.failAll(err);
+  });
+  coord.on('lost', () => {
+    process.stderr.write(`orchid: rank ${rank}: lost the connection to the launcher, exiting\n`);
+    process.exit(1);
+  });
+  return (rt.world = new Comm(rt, new WsBackend(ws, 0, Array.from({ length: size }, (_, i) => i), rank)));
+}

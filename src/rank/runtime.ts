@@ -1,0 +1,40 @@
+// The Runtime every communicator of this process shares (src/comm/comm.ts): finalize() and
+// abort() on top of the Membership of the job this rank joined (ws, mpi, or a world of one).
+import type { Comm, Runtime } from '../comm/comm.js';
+import { OrchidError } from '../errors.js';
+
+/** What the runtime needs from the job this rank belongs to. */
+export interface Membership {
+  /** fail every pending operation with `err` */
+  failAll(err: Error): void;
+  /** end the whole job with `code`; the process exits once it settles (or after 1 s) */
+  abort(code: number, message: string): Promise<void>;
+  /** finalize: wait until every rank got there */
+  sync(world: Comm): Promise<void>;
+  /** after finalize: release the transport; `ended` is the error later calls get */
+  close(ended: Error): Promise<void>;
+}
+
+export function makeRuntime(job: Membership): Runtime {
+  let finalizing: Promise<void> | undefined;
+  const rt: Runtime = {
+    abort(code, message) {
+      const err = new OrchidError('ERR_ABORTED', message);
+      rt.ended ??= err;
+      job.failAll(err);
+      const exit = () => process.exit(code);
+      setTimeout(exit, 1000).unref();
+      job.abort(code, message).then(exit, exit);
+    },
+    finalize() {
+      finalizing ??= (async () => {
+        if (rt.ended) return;
+        await job.sync(rt.world!);
+        rt.ended = new OrchidError('ERR_FINALIZED', 'finalize() was called on this rank');
+        await job.close(rt.ended);
+      })();
+      return finalizing;
+    },
+  };
+  return rt;
+}
