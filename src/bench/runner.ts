@@ -3,9 +3,9 @@
 // (every slot of each node) plus the one-rank baseline. Then hybrid jobs, the C reference,
 // the HPC Challenge reference and single-process benchmarks. Results are written after
 // every step so an interrupted run keeps what finished.
-import { mkdirSync, writeFileSync, renameSync, mkdtempSync } from 'node:fs';
+import { mkdirSync, writeFileSync, renameSync, mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir, totalmem } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { readHostfile, parseHostList, type HostSpec } from '../launcher/index.js';
 import { isLocalHost } from '../launcher/hosts.js';
 import { addressTowards } from '../launcher/ssh.js';
@@ -327,9 +327,10 @@ export async function runBench(opts: BenchOptions): Promise<{ results: Results; 
           const n = hplWeakN(hplBase(), s.ranks);
           const { p, q } = gridShape(s.ranks);
           const nb = Math.min(64, Math.max(8, n >> 3));
-          const run = runHpcc(h, { ranks: s.ranks, n, nb, p, q, hosts: s.hosts.length ? hostListText(s.hosts) : undefined, ssh: o.ssh, iface: o.iface, timeoutMs: profile.jobTimeout * 1000, dir: mkdtempSync(join(tmpdir(), 'orchid-hpcc-')), yieldWhenIdle: process.env.ORCHID_BENCH_SHARED_CORES === '1' || undefined });
+          const dir = mkdtempSync(join(tmpdir(), 'orchid-hpcc-'));
+          const run = runHpcc(h, { ranks: s.ranks, n, nb, p, q, hosts: s.hosts.length ? hostListText(s.hosts) : undefined, ssh: o.ssh, iface: o.iface, timeoutMs: profile.jobTimeout * 1000, dir, yieldWhenIdle: process.env.ORCHID_BENCH_SHARED_CORES === '1' || undefined });
           currentChild = run.child;
-          const r = await run.promise;
+          const r = await run.promise.finally(() => rmSync(dir, { recursive: true, force: true }));
           currentChild = undefined;
           if (!r.summary) {
             if (!stopping) results.failures.push({ what: `hpcc, ${s.layout}`, message: `${h.mpiexec} exited ${r.code}${r.timedOut ? ' (timed out)' : ''}: ${r.error ?? ''} ${r.stderr.trim().slice(-500)}`.trim() });
@@ -370,6 +371,7 @@ export async function runBench(opts: BenchOptions): Promise<{ results: Results; 
     progress.finish();
     for (const s of sigs) process.off(s, onSignal);
     results.partial = interrupted;
+    if (c) rmSync(dirname(c.binary), { recursive: true, force: true });
     save();
     writeReports(results, o.out);
   }
