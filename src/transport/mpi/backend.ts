@@ -4,22 +4,26 @@
 // Comm_split, Comm_split_type). Values travel as msgpackr bytes: sizes first, then the
 // v-variant. Typed arrays go to MPI by pointer and stay referenced here until MPI is done.
 import { hostname as osHostname } from 'node:os';
+import { ELEM, ELEMENT_KINDS, MPI_BYTES, OP, REDUCE_OPS, SMALL_REDUCE, SR, SR_BLOCK } from '../../codec/abi.js';
 import { decode, elemCode, elemCtor, encode, ELEM_BUFFER, ELEM_NONE, type Packet, type TypedArray } from '../../codec/index.js';
 import type { CommBackend, RawMessage, RawStatus, ReduceKind } from '../../comm/backend.js';
 import type { Reducer } from '../../comm/ops.js';
 import { OrchidError, type ErrorCode } from '../../errors.js';
-import type { Addon, AddonInfo } from './addon.js';
+import type { Addon, AddonCollectives, AddonInfo } from './addon.js';
 
-const I32 = 6;
-const F64 = 9;
-const BYTE = 100;
-const OPS = ['sum', 'prod', 'min', 'max', 'land', 'lor', 'lxor', 'band', 'bor', 'bxor'];
+const I32 = ELEM.Int32Array;
+const F64 = ELEM.Float64Array;
+const BYTE = MPI_BYTES;
+const OPS: readonly string[] = REDUCE_OPS.map((o) => o.name);
+/** ops MPI applies to floating types (and to a number, as a double) */
+const ON_FLOATS = new Set(REDUCE_OPS.flatMap((o, code) => (o.family === 'arithmetic' ? [code] : [])));
 /** element kinds MPI reduces natively (Uint8ClampedArray and Buffer reduce in JS) */
-const MPI_REDUCIBLE = new Set([1, 2, 4, 5, 6, 7, 8, 9, 10, 11]);
-const FLOAT = new Set([8, 9]);
-const SR_HDR = 32;
-const SR_DATA = 128;
-const SR_BLOCK = SR_HDR + SR_DATA;
+const MPI_REDUCIBLE = new Set<number>(ELEMENT_KINDS.filter((k) => k.mpiReduces).map((k) => k.code));
+const FLOAT = new Set<number>(ELEMENT_KINDS.filter((k) => k.numeric === 'float').map((k) => k.code));
+const SR_HDR = SMALL_REDUCE.headerBytes;
+const SR_DATA = SMALL_REDUCE.dataBytes;
+/** the arguments of an addon collective after its communicator */
+type CollArgs<K extends keyof AddonCollectives> = AddonCollectives[K] extends (comm: number, ...rest: infer A) => number ? A : never;
 /** received messages and collective results from this size on come from (or go back to) the
  *  addon's pool and always pass through one event-loop turn (see recv, typedReduce) */
 const LARGE_YIELD = 64 * 1024;
@@ -138,8 +142,9 @@ export class MpiBackend implements CommBackend {
     return this.proc.addon;
   }
 
-  private coll(name: string, ...args: unknown[]): Promise<void> {
-    return this.proc.wait<void>(this.a.coll(name, this.handle, ...args), args);
+  private coll<K extends keyof AddonCollectives>(name: K, ...args: CollArgs<K>): Promise<void> {
+    const start = this.a[name] as unknown as (comm: number, ...rest: CollArgs<K>) => number;
+    return this.proc.wait<void>(start(this.handle, ...args), args);
   }
 
   /** Collectives on one communicator start in the same order on every rank (MPI's rule for
@@ -248,7 +253,7 @@ export class MpiBackend implements CommBackend {
       const total = displs[n - 1]! + counts[n - 1]!;
       const getsIt = all || this.rank === root;
       const ab = getsIt ? new ArrayBuffer(total) : null;
-      if (all) await this.coll('allgatherv', pkt!.bytes, hdr[0], ab, counts, displs);
+      if (all) await this.coll('allgatherv', pkt!.bytes, hdr[0], ab!, counts, displs);
       else await this.coll('gatherv', pkt!.bytes, hdr[0], ab, getsIt ? counts : null, getsIt ? displs : null, root);
       return getsIt ? unpackParts(ab!, counts, displs, elems) : undefined;
     });
@@ -276,7 +281,7 @@ export class MpiBackend implements CommBackend {
 
   reduce(kind: ReduceKind, value: unknown, r: Reducer, root: number, check: () => void): Promise<unknown> {
     const op = OPS.indexOf(r.name);
-    const arith = op >= 0 && op <= 3;
+    const arith = ON_FLOATS.has(op);
     // numbers with sum/prod/min/max: one MPI call on one double, nothing else
     if (typeof value === 'number' && arith) {
       return this.serial(async () => {
@@ -297,7 +302,7 @@ export class MpiBackend implements CommBackend {
   }
 
   /** Typed arrays with a builtin op: agree on length and kind (MAX of [len, -len, elem, -elem, err]), then MPI reduces. */
-  private async typedReduce(kind: string, v: TypedArray, elem: number, op: number, root: number, check: () => void): Promise<unknown> {
+  private async typedReduce(kind: ReduceKind, v: TypedArray, elem: number, op: number, root: number, check: () => void): Promise<unknown> {
     let err: unknown;
     try {
       check();
@@ -308,16 +313,18 @@ export class MpiBackend implements CommBackend {
     // small allreduce: the length agreement travels in the same MPI call (a user-defined MPI_Op)
     if (kind === 'allreduce' && v.byteLength <= SR_DATA && SMALL_ALLREDUCE) {
       const block = new Uint8Array(SR_BLOCK);
-      const h = new Int32Array(block.buffer, 0, 8);
-      h.set([len, -len, elem, -elem, op, err ? 1 : 0, -op]);
+      const h = new Int32Array(block.buffer, 0, SMALL_REDUCE.fields.length);
+      [h[SR.len], h[SR.negLen], h[SR.kind], h[SR.negKind], h[SR.op], h[SR.error], h[SR.negOp]] = [len, -len, elem, -elem, op, err ? 1 : 0, -op];
       block.set(new Uint8Array(v.buffer, v.byteOffset, v.byteLength), SR_HDR);
       const got = new Uint8Array(SR_BLOCK);
       await this.coll('smallAllreduce', block, got);
       if (err) throw err;
-      const g = new Int32Array(got.buffer, 0, 8);
-      if (g[5]) throw new TypeError(`${kind}: another rank's operand was rejected, so the ${kind} fails on rank ${this.rank} too`);
-      if (g[0] !== -g[1]! || g[2] !== -g[3]! || g[4] !== -g[6]!)
-        throw new OrchidError('ERR_COUNT', `${kind}: the typed arrays differ in ${g[2] !== -g[3]! ? 'element type' : g[4] !== -g[6]! ? 'op' : `length (${-g[1]!} … ${g[0]} elements)`} across ranks (rank ${this.rank} has ${len})`);
+      const g = new Int32Array(got.buffer, 0, SMALL_REDUCE.fields.length);
+      if (g[SR.error]) throw new TypeError(`${kind}: another rank's operand was rejected, so the ${kind} fails on rank ${this.rank} too`);
+      const sameKind = g[SR.kind] === -g[SR.negKind]!;
+      const sameOp = g[SR.op] === -g[SR.negOp]!;
+      if (g[SR.len] !== -g[SR.negLen]! || !sameKind || !sameOp)
+        throw new OrchidError('ERR_COUNT', `${kind}: the typed arrays differ in ${!sameKind ? 'element type' : !sameOp ? 'op' : `length (${-g[SR.negLen]!} … ${g[SR.len]} elements)`} across ranks (rank ${this.rank} has ${len})`);
       const C = elemCtor(elem);
       const out = new C(len) as TypedArray;
       new Uint8Array(out.buffer).set(got.subarray(SR_HDR, SR_HDR + v.byteLength));
@@ -325,7 +332,7 @@ export class MpiBackend implements CommBackend {
     }
     const hdr = Int32Array.from([len, -len, elem, -elem, err ? 1 : 0]);
     const agreed = new Int32Array(5);
-    await this.coll('allreduce', hdr, agreed, 5, I32, 3);
+    await this.coll('allreduce', hdr, agreed, 5, I32, OP.max);
     if (err) throw err;
     if (agreed[4]) throw new TypeError(`${kind}: another rank's operand was rejected, so the ${kind} fails on rank ${this.rank} too`);
     if (agreed[0] !== -agreed[1]! || agreed[2] !== -agreed[3]!)
@@ -340,7 +347,7 @@ export class MpiBackend implements CommBackend {
     const pooled = gets && bytes >= LARGE_YIELD && !(kind === 'exscan' && this.rank === 0);
     const out = gets ? new C(pooled ? this.a.alloc(bytes) : new ArrayBuffer(bytes), 0, len) : null;
     if (kind === 'reduce') await this.coll('reduce', v, out, len, elem, op, root);
-    else await this.coll(kind, v, out, len, elem, op);
+    else await this.coll(kind, v, out!, len, elem, op);
     if (pooled) await new Promise(setImmediate);
     if (kind === 'exscan' && this.rank === 0) return undefined;
     return out ?? undefined;
