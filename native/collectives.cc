@@ -25,6 +25,21 @@ MPI_Op op(const Napi::CallbackInfo& info, size_t i) { return mpiOpOf(num(info, i
 // counts / displacements: an Int32Array, or nullptr (null: not read on this rank)
 const int* ints(const Napi::Value& v) { return v.IsTypedArray() ? v.As<Napi::Int32Array>().Data() : nullptr; }
 
+// allreduce / scan / exscan(comm, send, recv, count, dtype, op): one signature in MPI
+using Reduction = int (*)(const void*, void*, int, MPI_Datatype, MPI_Op, MPI_Comm, MPI_Request*);
+auto reduction(const Napi::CallbackInfo& info, Reduction fn) {
+  return [&info, fn](MPI_Comm c, MPI_Request* r) { return fn(bytesOf(info[1]).p, bytesOf(info[2]).p, num(info, 3), dtype(info, 4), op(info, 5), c, r); };
+}
+
+// allgather / alltoall(comm, send, count, recv, dtype): `count` elements to or from each rank
+using Exchange = int (*)(const void*, int, MPI_Datatype, void*, int, MPI_Datatype, MPI_Comm, MPI_Request*);
+auto exchange(const Napi::CallbackInfo& info, Exchange fn) {
+  return [&info, fn](MPI_Comm c, MPI_Request* r) {
+    MPI_Datatype d = dtype(info, 4);
+    return fn(bytesOf(info[1]).p, num(info, 2), d, bytesOf(info[3]).p, num(info, 2), d, c, r);
+  };
+}
+
 }  // namespace
 
 template <typename Start>
@@ -55,24 +70,9 @@ Napi::Value OrchidMpi::Bcast(const Napi::CallbackInfo& info) {
   });
 }
 
-// allreduce / scan / exscan(comm, send, recv, count, dtype, op)
-Napi::Value OrchidMpi::Allreduce(const Napi::CallbackInfo& info) {
-  return collective(info, "MPI_Iallreduce", [&](MPI_Comm c, MPI_Request* r) {
-    return MPI_Iallreduce(bytesOf(info[1]).p, bytesOf(info[2]).p, num(info, 3), dtype(info, 4), op(info, 5), c, r);
-  });
-}
-
-Napi::Value OrchidMpi::Scan(const Napi::CallbackInfo& info) {
-  return collective(info, "MPI_Iscan", [&](MPI_Comm c, MPI_Request* r) {
-    return MPI_Iscan(bytesOf(info[1]).p, bytesOf(info[2]).p, num(info, 3), dtype(info, 4), op(info, 5), c, r);
-  });
-}
-
-Napi::Value OrchidMpi::Exscan(const Napi::CallbackInfo& info) {
-  return collective(info, "MPI_Iexscan", [&](MPI_Comm c, MPI_Request* r) {
-    return MPI_Iexscan(bytesOf(info[1]).p, bytesOf(info[2]).p, num(info, 3), dtype(info, 4), op(info, 5), c, r);
-  });
-}
+Napi::Value OrchidMpi::Allreduce(const Napi::CallbackInfo& info) { return collective(info, "MPI_Iallreduce", reduction(info, MPI_Iallreduce)); }
+Napi::Value OrchidMpi::Scan(const Napi::CallbackInfo& info) { return collective(info, "MPI_Iscan", reduction(info, MPI_Iscan)); }
+Napi::Value OrchidMpi::Exscan(const Napi::CallbackInfo& info) { return collective(info, "MPI_Iexscan", reduction(info, MPI_Iexscan)); }
 
 // smallAllreduce(comm, send block, recv block): SR_BLOCK bytes each (small_reduce.h)
 Napi::Value OrchidMpi::SmallAllreduce(const Napi::CallbackInfo& info) {
@@ -90,13 +90,7 @@ Napi::Value OrchidMpi::Reduce(const Napi::CallbackInfo& info) {
   });
 }
 
-// allgather(comm, send, count, recv, dtype)
-Napi::Value OrchidMpi::Allgather(const Napi::CallbackInfo& info) {
-  return collective(info, "MPI_Iallgather", [&](MPI_Comm c, MPI_Request* r) {
-    MPI_Datatype d = dtype(info, 4);
-    return MPI_Iallgather(bytesOf(info[1]).p, num(info, 2), d, bytesOf(info[3]).p, num(info, 2), d, c, r);
-  });
-}
+Napi::Value OrchidMpi::Allgather(const Napi::CallbackInfo& info) { return collective(info, "MPI_Iallgather", exchange(info, MPI_Iallgather)); }
 
 // scatter(comm, send | null, count, recv, dtype, root)
 Napi::Value OrchidMpi::Scatter(const Napi::CallbackInfo& info) {
@@ -106,13 +100,7 @@ Napi::Value OrchidMpi::Scatter(const Napi::CallbackInfo& info) {
   });
 }
 
-// alltoall(comm, send, count, recv, dtype)
-Napi::Value OrchidMpi::Alltoall(const Napi::CallbackInfo& info) {
-  return collective(info, "MPI_Ialltoall", [&](MPI_Comm c, MPI_Request* r) {
-    MPI_Datatype d = dtype(info, 4);
-    return MPI_Ialltoall(bytesOf(info[1]).p, num(info, 2), d, bytesOf(info[3]).p, num(info, 2), d, c, r);
-  });
-}
+Napi::Value OrchidMpi::Alltoall(const Napi::CallbackInfo& info) { return collective(info, "MPI_Ialltoall", exchange(info, MPI_Ialltoall)); }
 
 // gatherv(comm, send, sendCount, recv | null, counts | null, displs | null, root), in bytes
 Napi::Value OrchidMpi::Gatherv(const Napi::CallbackInfo& info) {
