@@ -11,7 +11,7 @@
 // kind (one loop shared by Float64Array and Int32Array would be polymorphic and slower).
 // Only fixed strings from this module go into the generated source.
 
-import { ELEM_BUFFER, elementBytes, ELEMENT_KINDS, REDUCE_OPS, type ElementName, type OpName } from '../codec/abi.js';
+import { ELEM_BUFFER, elementBytes, ELEMENT_KINDS, REDUCE_OPS, type ElementName, type OpFamily, type OpName } from '../codec/abi.js';
 import type { TypedArray } from '../codec/typed.js';
 import { OrchidError } from '../errors.js';
 
@@ -34,7 +34,7 @@ export interface Reducer {
 
 export const OP_NAMES: readonly OpName[] = Object.freeze(REDUCE_OPS.map((o) => o.name));
 
-const opsOf = (family: string): ReadonlySet<string> => new Set(REDUCE_OPS.filter((o) => o.family === family).map((o) => o.name));
+const opsOf = (family: OpFamily): ReadonlySet<string> => new Set(REDUCE_OPS.filter((o) => o.family === family).map((o) => o.name));
 const LOGICAL = opsOf('logical');
 const BITWISE = opsOf('bitwise');
 
