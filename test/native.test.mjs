@@ -63,6 +63,14 @@ test('without the addon: --transport mpi is a clear error, --transport auto runs
   assert.match(auto.stdout, /hello 1\/2 transport=ws/);
 });
 
+test('binding.gyp (node-gyp) and native/CMakeLists.txt (cmake-js, the aarch64 cross build) build the same sources: every native/*.cc', () => {
+  const all = readdirSync(join(ROOT, 'native')).filter((f) => f.endsWith('.cc')).sort();
+  const gyp = JSON.parse(readFileSync(join(ROOT, 'binding.gyp'), 'utf8')).targets[0].sources.map((f) => f.replace(/^native\//, '')).sort();
+  const cmake = readFileSync(join(ROOT, 'native/CMakeLists.txt'), 'utf8').match(/set\(ORCHID_SOURCES ([^)]*)\)/)[1].trim().split(/\s+/).sort();
+  assert.deepEqual(gyp, all);
+  assert.deepEqual(cmake, all);
+});
+
 test('mpi: the addon reports the JS↔C++ table it was built with; one that differs from codec/abi.ts does not load, naming both views', { skip: process.env.CI ? false : noAddon }, async () => {
   const { abiView } = await import('../dist/codec/abi.js');
   assert.deepEqual(addon.abi(), abiView());
