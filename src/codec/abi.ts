@@ -6,12 +6,10 @@
 // load (its `abi()` export), which transport/mpi/addon.ts compares with `abiView()` below:
 // a mismatch is a load error that names both views.
 
-/** How a kind's elements are numbers: which ops apply and which loops reduce them. */
-export type Numeric = 'int' | 'float' | 'bigint';
-
 /**
  * Element kinds, by code. `c` is the element type the addon moves and reduces them as (its
- * MPI datatype: MPI_INT8_T … MPI_DOUBLE); `mpiReduces`: MPI's builtin ops and the addon's
+ * MPI datatype: MPI_INT8_T … MPI_DOUBLE); `numeric` (int, float, bigint) decides which ops
+ * apply and which JS loops reduce them; `mpiReduces`: MPI's builtin ops and the addon's
  * small-allreduce combiner reduce them (a Uint8ClampedArray's clamping and a Buffer's kind
  * are kept by reducing in JS).
  */
