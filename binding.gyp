@@ -2,7 +2,16 @@
   "targets": [
     {
       "target_name": "orchid_mpi",
-      "sources": ["native/orchid_mpi.cc"],
+      "sources": [
+        "native/abi.cc",
+        "native/addon.cc",
+        "native/buffer_pool.cc",
+        "native/collectives.cc",
+        "native/matching.cc",
+        "native/p2p.cc",
+        "native/progress.cc",
+        "native/small_reduce.cc"
+      ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",
         "<!@(node native/mpi-flags.mjs --include)"

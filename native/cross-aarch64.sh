@@ -18,6 +18,7 @@ fi
 INC="$SYSROOT/usr/include/aarch64-linux-gnu/mpich"
 LIB="$(readlink -f "$SYSROOT/usr/lib/aarch64-linux-gnu/libmpich.so" || true)"
 [ -e "$LIB" ] || LIB="$(ls "$SYSROOT"/usr/lib/aarch64-linux-gnu/libmpich.so.12* | head -1)"
+# the sources are native/CMakeLists.txt's (ORCHID_SOURCES, the same list as binding.gyp's)
 NODE_INC="$(node -p "require('path').join(process.execPath, '../../include/node')")"
 cmake -S native -B "$OUT" -DCMAKE_TOOLCHAIN_FILE="$PWD/native/toolchain-aarch64.cmake" -DORCHID_SYSROOT="$SYSROOT" \
   -DORCHID_MPI_INCLUDE_DIR="$INC" -DORCHID_MPI_LIBRARY="$LIB" -DNODE_INCLUDE_DIR="$NODE_INC" -DCMAKE_SHARED_LINKER_FLAGS="-Wl,--allow-shlib-undefined"

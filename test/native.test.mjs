@@ -63,6 +63,33 @@ test('without the addon: --transport mpi is a clear error, --transport auto runs
   assert.match(auto.stdout, /hello 1\/2 transport=ws/);
 });
 
+test('binding.gyp (node-gyp) and native/CMakeLists.txt (cmake-js, the aarch64 cross build) build the same sources: every native/*.cc', () => {
+  const all = readdirSync(join(ROOT, 'native')).filter((f) => f.endsWith('.cc')).sort();
+  const gyp = JSON.parse(readFileSync(join(ROOT, 'binding.gyp'), 'utf8')).targets[0].sources.map((f) => f.replace(/^native\//, '')).sort();
+  const cmake = readFileSync(join(ROOT, 'native/CMakeLists.txt'), 'utf8').match(/set\(ORCHID_SOURCES ([^)]*)\)/)[1].trim().split(/\s+/).sort();
+  assert.deepEqual(gyp, all);
+  assert.deepEqual(cmake, all);
+});
+
+test('mpi: the addon reports the JS↔C++ table it was built with; one that differs from codec/abi.ts does not load, naming both views', { skip: process.env.CI ? false : noAddon }, async () => {
+  const { abiView } = await import('../dist/codec/abi.js');
+  assert.deepEqual(addon.abi(), abiView());
+  const env = { ...process.env, ORCHID_MPI_ADDON: join(NATIVE, 'altered-abi.cjs'), ORCHID_REAL_ADDON: loadAddon().path };
+  const script = `import { loadAddon } from ${JSON.stringify(join(ROOT, 'dist/transport/mpi/addon.js'))}; const r = loadAddon(); console.log(JSON.stringify({ loaded: !!r.addon, error: r.error }));`;
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { env, encoding: 'utf8', timeout: 30_000 });
+  assert.equal(r.status, 0, r.stderr);
+  const got = JSON.parse(r.stdout);
+  assert.equal(got.loaded, false);
+  assert.match(got.error, /altered-abi\.cjs does not match this orchid's JS↔C\+\+ table/);
+  assert.match(got.error, /element kind 9: addon float \(4 B, reduced by MPI\), orchid double \(8 B, reduced by MPI\)/);
+  assert.match(got.error, /reduction ops in code order: addon \["sum","prod","max","min",.*\], orchid \["sum","prod","min","max",/);
+  assert.match(got.error, /npm rebuild orchid-mpi/);
+  // and orchidrun --transport mpi refuses to start the job, saying why
+  const run = await orchidrun(['-n', '2', '--transport', 'mpi', join(NATIVE, 'hello.mjs')], { env, timeoutMs: 30_000 });
+  assert.equal(run.code, 2, run.stderr);
+  assert.match(run.stderr, /the mpi transport is not available: the native MPI addon at .* does not match .*reduction ops in code order/);
+});
+
 test('mpi: the event loop runs while a receive waits; large typed arrays arrive in an exact-size buffer', { skip: process.env.CI ? false : noAddon }, async () => {
   const r = await orchidrun(['-n', '2', '--transport', 'mpi', join(NATIVE, 'event-loop.mjs')], { timeoutMs: 60_000 });
   assert.equal(r.code, 0, r.stderr);

@@ -1,19 +1,17 @@
 // Element kinds of typed arrays as they travel: a number in the frame header,
-// so the receiver rebuilds the same kind from raw bytes.
+// so the receiver rebuilds the same kind from raw bytes. The codes are abi.ts's.
+import { ELEM_BUFFER, ELEM_NONE, ELEMENT_KINDS } from './abi.js';
+
 export type TypedArray =
   | Int8Array | Uint8Array | Uint8ClampedArray | Int16Array | Uint16Array | Int32Array
   | Uint32Array | Float32Array | Float64Array | BigInt64Array | BigUint64Array;
 
 type TypedCtor = { new (buffer: ArrayBufferLike, byteOffset: number, length: number): TypedArray; new (length: number): TypedArray; BYTES_PER_ELEMENT: number };
 
-/** Index = element code in the frame header; 0 means "not a typed array", 12 is Node's Buffer. */
-export const ELEM_NONE = 0;
-export const ELEM_BUFFER = 12;
-const CTORS: (TypedCtor | undefined)[] = [
-  undefined, Int8Array, Uint8Array, Uint8ClampedArray, Int16Array, Uint16Array, Int32Array,
-  Uint32Array, Float32Array, Float64Array, BigInt64Array, BigUint64Array,
-  Buffer as unknown as TypedCtor,
-];
+export { ELEM_BUFFER, ELEM_NONE } from './abi.js';
+
+/** Index = element code in the frame header (abi.ts): undefined for ELEM_NONE. */
+const CTORS: (TypedCtor | undefined)[] = Array.from({ length: 1 + Math.max(...ELEMENT_KINDS.map((k) => k.code)) }, (_, code) => ELEMENT_KINDS.find((k) => k.code === code)?.ctor as TypedCtor | undefined);
 
 export function isTypedArray(v: unknown): v is TypedArray {
   return ArrayBuffer.isView(v) && !(v instanceof DataView);

@@ -11,10 +11,11 @@
 // kind (one loop shared by Float64Array and Int32Array would be polymorphic and slower).
 // Only fixed strings from this module go into the generated source.
 
+import { ELEM_BUFFER, elementBytes, ELEMENT_KINDS, REDUCE_OPS, type ElementName, type OpFamily, type OpName } from '../codec/abi.js';
 import type { TypedArray } from '../codec/typed.js';
 import { OrchidError } from '../errors.js';
 
-export type OpName = 'sum' | 'prod' | 'min' | 'max' | 'land' | 'lor' | 'lxor' | 'band' | 'bor' | 'bxor';
+export type { OpName };
 export type OpFn = (a: any, b: any) => any;
 export type Op = OpName | OpFn;
 
@@ -31,36 +32,31 @@ export interface Reducer {
   combineInto(acc: TypedArray, x: TypedArray): void;
 }
 
-export const OP_NAMES: readonly OpName[] = Object.freeze([
-  'sum', 'prod', 'min', 'max', 'land', 'lor', 'lxor', 'band', 'bor', 'bxor',
-] as OpName[]);
+export const OP_NAMES: readonly OpName[] = Object.freeze(REDUCE_OPS.map((o) => o.name));
 
-const LOGICAL: ReadonlySet<string> = new Set(['land', 'lor', 'lxor']);
-const BITWISE: ReadonlySet<string> = new Set(['band', 'bor', 'bxor']);
+const opsOf = (family: OpFamily): ReadonlySet<string> => new Set(REDUCE_OPS.filter((o) => o.family === family).map((o) => o.name));
+const LOGICAL = opsOf('logical');
+const BITWISE = opsOf('bitwise');
 
 // ---------------------------------------------------------------------------------------
-// Typed array kinds
+// Typed array kinds (codec/abi.ts; a Buffer's tag is 'Uint8Array')
 
-type TypedTag =
-  | 'Int8Array' | 'Uint8Array' | 'Uint8ClampedArray' | 'Int16Array' | 'Uint16Array'
-  | 'Int32Array' | 'Uint32Array' | 'Float32Array' | 'Float64Array'
-  | 'BigInt64Array' | 'BigUint64Array';
+type TypedTag = Exclude<ElementName, 'Buffer'>;
 
 type TypedCtor = new (length: number) => TypedArray;
 
-const CTORS: { readonly [K in TypedTag]: TypedCtor } = Object.freeze({
-  Int8Array, Uint8Array, Uint8ClampedArray, Int16Array, Uint16Array,
-  Int32Array, Uint32Array, Float32Array, Float64Array, BigInt64Array, BigUint64Array,
-});
+const TYPED_KINDS = ELEMENT_KINDS.filter((k) => k.code !== ELEM_BUFFER);
+
+const CTORS = Object.freeze(Object.fromEntries(TYPED_KINDS.map((k) => [k.name, k.ctor]))) as unknown as { readonly [K in TypedTag]: TypedCtor };
 
 /** Element classes that decide which expression a loop uses. */
 type ElemClass = 'float' | 'int32' | 'int' | 'big' | 'num';
 
-const TAG_CLASS: { readonly [K in TypedTag]: ElemClass } = Object.freeze({
-  Int8Array: 'int', Uint8Array: 'int', Uint8ClampedArray: 'int', Int16Array: 'int',
-  Uint16Array: 'int', Int32Array: 'int32', Uint32Array: 'int32',
-  Float32Array: 'float', Float64Array: 'float', BigInt64Array: 'big', BigUint64Array: 'big',
-});
+const TAG_CLASS = Object.freeze(
+  Object.fromEntries(
+    TYPED_KINDS.map((k) => [k.name, k.numeric === 'float' ? 'float' : k.numeric === 'bigint' ? 'big' : elementBytes(k) === 4 ? 'int32' : 'int']),
+  ),
+) as { readonly [K in TypedTag]: ElemClass };
 
 // %TypedArray%.prototype[Symbol.toStringTag] returns the element type name for any typed
 // array (also one from another realm, also a Buffer → 'Uint8Array') and undefined otherwise.

@@ -6,14 +6,16 @@ import { elemCode, elemCtor, type TypedArray } from '../../codec/index.js';
 import { OrchidError } from '../../errors.js';
 import type { ReduceCall } from '../comm-backend.js';
 import type { Reducer } from '../ops.js';
+import { ELEMENT_KINDS, OP, REDUCE_OPS, SMALL_REDUCE, SR, SR_BLOCK } from '../../codec/abi.js';
 import { F64, I32, LARGE_YIELD, OPS, type MpiColl } from './mpi-coll.js';
 
 /** element kinds MPI reduces natively (Uint8ClampedArray and Buffer reduce in JS) */
-const MPI_REDUCIBLE = new Set([1, 2, 4, 5, 6, 7, 8, 9, 10, 11]);
-const FLOAT = new Set([8, 9]);
-const SR_HDR = 32;
-const SR_DATA = 128;
-const SR_BLOCK = SR_HDR + SR_DATA;
+const MPI_REDUCIBLE = new Set<number>(ELEMENT_KINDS.filter((k) => k.mpiReduces).map((k) => k.code));
+const FLOAT = new Set<number>(ELEMENT_KINDS.filter((k) => k.numeric === 'float').map((k) => k.code));
+/** ops MPI applies to floating types (and to a number, as a double) */
+const ON_FLOATS = new Set(REDUCE_OPS.flatMap((o, code) => (o.family === 'arithmetic' ? [code] : [])));
+const SR_HDR = SMALL_REDUCE.headerBytes;
+const SR_DATA = SMALL_REDUCE.dataBytes;
 /** ORCHID_MPI_SMALL_ALLREDUCE=0: small typed allreduce as agreement round + MPI's builtin op */
 const SMALL_ALLREDUCE = process.env.ORCHID_MPI_SMALL_ALLREDUCE !== '0';
 
@@ -22,7 +24,7 @@ type Reduction = (c: MpiColl, root: number, check: () => void) => Promise<unknow
 /** How MPI's own ops reduce `value` with `r`, or undefined when they cannot (then JS does). */
 export function mpiReduction(kind: ReduceCall, value: unknown, r: Reducer): Reduction | undefined {
   const op = OPS.indexOf(r.name);
-  const arith = op >= 0 && op <= 3;
+  const arith = ON_FLOATS.has(op);
   // numbers with sum/prod/min/max: one MPI call on one double, nothing else
   if (typeof value === 'number' && arith) return (c, root, check) => reduceNumber(c, kind, value, op, root, check);
   const elem = elemCode(value);
@@ -43,7 +45,7 @@ async function reduceNumber(c: MpiColl, kind: ReduceCall, value: number, op: num
 }
 
 /** Typed arrays with a builtin op: agree on length and kind (MAX of [len, -len, elem, -elem, err]), then MPI reduces. */
-async function typedReduce(c: MpiColl, kind: string, v: TypedArray, elem: number, op: number, root: number, check: () => void): Promise<unknown> {
+async function typedReduce(c: MpiColl, kind: ReduceCall, v: TypedArray, elem: number, op: number, root: number, check: () => void): Promise<unknown> {
   let err: unknown;
   try {
     check();
@@ -54,16 +56,18 @@ async function typedReduce(c: MpiColl, kind: string, v: TypedArray, elem: number
   // small allreduce: the length agreement travels in the same MPI call (a user-defined MPI_Op)
   if (kind === 'allreduce' && v.byteLength <= SR_DATA && SMALL_ALLREDUCE) {
     const block = new Uint8Array(SR_BLOCK);
-    const h = new Int32Array(block.buffer, 0, 8);
-    h.set([len, -len, elem, -elem, op, err ? 1 : 0, -op]);
+    const h = new Int32Array(block.buffer, 0, SMALL_REDUCE.fields.length);
+    [h[SR.len], h[SR.negLen], h[SR.kind], h[SR.negKind], h[SR.op], h[SR.error], h[SR.negOp]] = [len, -len, elem, -elem, op, err ? 1 : 0, -op];
     block.set(new Uint8Array(v.buffer, v.byteOffset, v.byteLength), SR_HDR);
     const got = new Uint8Array(SR_BLOCK);
     await c.coll('smallAllreduce', block, got);
     if (err) throw err;
-    const g = new Int32Array(got.buffer, 0, 8);
-    if (g[5]) throw new TypeError(`${kind}: another rank's operand was rejected, so the ${kind} fails on rank ${c.rank} too`);
-    if (g[0] !== -g[1]! || g[2] !== -g[3]! || g[4] !== -g[6]!)
-      throw new OrchidError('ERR_COUNT', `${kind}: the typed arrays differ in ${g[2] !== -g[3]! ? 'element type' : g[4] !== -g[6]! ? 'op' : `length (${-g[1]!} … ${g[0]} elements)`} across ranks (rank ${c.rank} has ${len})`);
+    const g = new Int32Array(got.buffer, 0, SMALL_REDUCE.fields.length);
+    if (g[SR.error]) throw new TypeError(`${kind}: another rank's operand was rejected, so the ${kind} fails on rank ${c.rank} too`);
+    const sameKind = g[SR.kind] === -g[SR.negKind]!;
+    const sameOp = g[SR.op] === -g[SR.negOp]!;
+    if (g[SR.len] !== -g[SR.negLen]! || !sameKind || !sameOp)
+      throw new OrchidError('ERR_COUNT', `${kind}: the typed arrays differ in ${!sameKind ? 'element type' : !sameOp ? 'op' : `length (${-g[SR.negLen]!} … ${g[SR.len]} elements)`} across ranks (rank ${c.rank} has ${len})`);
     const C = elemCtor(elem);
     const out = new C(len) as TypedArray;
     new Uint8Array(out.buffer).set(got.subarray(SR_HDR, SR_HDR + v.byteLength));
@@ -71,7 +75,7 @@ async function typedReduce(c: MpiColl, kind: string, v: TypedArray, elem: number
   }
   const hdr = Int32Array.from([len, -len, elem, -elem, err ? 1 : 0]);
   const agreed = new Int32Array(5);
-  await c.coll('allreduce', hdr, agreed, 5, I32, 3);
+  await c.coll('allreduce', hdr, agreed, 5, I32, OP.max);
   if (err) throw err;
   if (agreed[4]) throw new TypeError(`${kind}: another rank's operand was rejected, so the ${kind} fails on rank ${c.rank} too`);
   if (agreed[0] !== -agreed[1]! || agreed[2] !== -agreed[3]!)
@@ -86,7 +90,7 @@ async function typedReduce(c: MpiColl, kind: string, v: TypedArray, elem: number
   const pooled = gets && bytes >= LARGE_YIELD && !(kind === 'exscan' && c.rank === 0);
   const out = gets ? new C(pooled ? c.alloc(bytes) : new ArrayBuffer(bytes), 0, len) : null;
   if (kind === 'reduce') await c.coll('reduce', v, out, len, elem, op, root);
-  else await c.coll(kind, v, out, len, elem, op);
+  else await c.coll(kind, v, out!, len, elem, op);
   if (pooled) await new Promise(setImmediate);
   if (kind === 'exscan' && c.rank === 0) return undefined;
   return out ?? undefined;

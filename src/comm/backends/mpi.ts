@@ -8,11 +8,11 @@
 import { hostname as osHostname } from 'node:os';
 import { decode, elemCode, elemCtor, encode, ELEM_BUFFER, ELEM_NONE, type Packet, type TypedArray } from '../../codec/index.js';
 import { errorFromName, errorNameOf, errorNumber } from '../../errors.js';
-import type { Addon } from '../../transport/mpi/addon.js';
+import type { Addon, AddonCollectives } from '../../transport/mpi/addon.js';
 import type { MpiProcess } from '../../transport/mpi/process.js';
 import type { CommBackend, RawMessage, RawStatus, ReduceCall } from '../comm-backend.js';
 import type { Reducer } from '../ops.js';
-import { BYTE, I32, LARGE_YIELD, type MpiColl } from './mpi-coll.js';
+import { BYTE, I32, LARGE_YIELD, type CollArgs, type MpiColl } from './mpi-coll.js';
 import { mpiReduction } from './mpi-typed.js';
 
 /**
@@ -65,8 +65,9 @@ export class MpiBackend implements CommBackend, MpiColl {
     return this.proc.addon;
   }
 
-  coll(name: string, ...args: unknown[]): Promise<void> {
-    return this.proc.wait<void>(this.a.coll(name, this.handle, ...args), args);
+  coll<K extends keyof AddonCollectives>(name: K, ...args: CollArgs<K>): Promise<void> {
+    const start = this.a[name] as unknown as (comm: number, ...rest: CollArgs<K>) => number;
+    return this.proc.wait<void>(start(this.handle, ...args), args);
   }
 
   alloc(bytes: number): ArrayBuffer {
@@ -179,7 +180,7 @@ export class MpiBackend implements CommBackend, MpiColl {
       const total = displs[n - 1]! + counts[n - 1]!;
       const getsIt = all || this.rank === root;
       const ab = getsIt ? new ArrayBuffer(total) : null;
-      if (all) await this.coll('allgatherv', pkt!.bytes, hdr[0], ab, counts, displs);
+      if (all) await this.coll('allgatherv', pkt!.bytes, hdr[0], ab!, counts, displs);
       else await this.coll('gatherv', pkt!.bytes, hdr[0], ab, getsIt ? counts : null, getsIt ? displs : null, root);
       return getsIt ? unpackParts(ab!, counts, displs, elems) : undefined;
     });

@@ -1,27 +1,58 @@
-// Loading the native addon (native/orchid_mpi.cc). It is optional: a missing build or a
-// missing libmpi leaves `loadAddon()` with the reason, and the ws transport serves.
+// Loading the native addon (native/addon.h). It is optional: a missing build or a
+// missing libmpi leaves `loadAddon()` with the reason, and the ws transport serves. An addon
+// whose table of element kinds, op codes and block layout (its abi() export) differs from
+// codec/abi.ts does not load either: the reason names both views.
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { abiView, type AbiView } from '../../codec/abi.js';
+import { PACKAGE_ROOT } from '../../package-root.js';
 
-/** The addon's exports (see native/orchid_mpi.cc). */
-export interface Addon {
+/** A buffer MPI reads or writes: a typed array or an ArrayBuffer. */
+type Buf = ArrayBufferView | ArrayBuffer;
+
+/**
+ * The addon's collectives (native/collectives.cc), one export each: `comm` is a communicator
+ * handle, `dtype` an element code or MPI_BYTES and `op` an op code (codec/abi.ts); counts and
+ * displacements are in units of `dtype` (bytes for the v-variants); null where MPI does not
+ * read the buffer on this rank. Each returns 0 when complete, else the id its completion brings.
+ */
+export interface AddonCollectives {
+  barrier(comm: number): number;
+  bcast(comm: number, buf: Buf, count: number, dtype: number, root: number): number;
+  allreduce(comm: number, send: Buf, recv: Buf, count: number, dtype: number, op: number): number;
+  scan(comm: number, send: Buf, recv: Buf, count: number, dtype: number, op: number): number;
+  exscan(comm: number, send: Buf, recv: Buf | null, count: number, dtype: number, op: number): number;
+  /** one block of SR_BLOCK bytes each way, laid out as SMALL_REDUCE says */
+  smallAllreduce(comm: number, send: Uint8Array, recv: Uint8Array): number;
+  reduce(comm: number, send: Buf, recv: Buf | null, count: number, dtype: number, op: number, root: number): number;
+  allgather(comm: number, send: Buf, count: number, recv: Buf, dtype: number): number;
+  scatter(comm: number, send: Buf | null, count: number, recv: Buf, dtype: number, root: number): number;
+  alltoall(comm: number, send: Buf, count: number, recv: Buf, dtype: number): number;
+  gatherv(comm: number, send: Buf, sendCount: number, recv: Buf | null, counts: Int32Array | null, displs: Int32Array | null, root: number): number;
+  allgatherv(comm: number, send: Buf, sendCount: number, recv: Buf, counts: Int32Array, displs: Int32Array): number;
+  scatterv(comm: number, send: Buf | null, counts: Int32Array | null, displs: Int32Array | null, recv: Buf, recvCount: number, root: number): number;
+  alltoallv(comm: number, send: Buf, sendCounts: Int32Array, sendDispls: Int32Array, recv: Buf, recvCounts: Int32Array, recvDispls: Int32Array): number;
+}
+
+/** The addon's exports (native/addon.h). */
+export interface Addon extends AddonCollectives {
   init(complete: (id: number, err: string | null, res: unknown) => void, spinUs?: number, pollUs?: number): AddonInfo;
   isend(comm: number, dest: number, tag: number, elem: number, bytes: Uint8Array): number;
   /** into/elem: a large payload of kind `elem` that fits goes straight into `into` (result [src, tag, elem, bytes]) */
   recv(comm: number, src: number, tag: number, probeOnly: boolean, into?: Uint8Array, elem?: number): number | unknown[];
   iprobe(comm: number, src: number, tag: number): [number, number, number] | undefined;
-  coll(name: string, comm: number, ...args: unknown[]): number;
   split(comm: number, color: number, key: number, shared: boolean): number;
   commInfo(comm: number): [number, number];
   finalize(): void;
   abort(code: number): void;
-  stats(): { active: number; waiting: number };
+  stats(): { active: number; waiting: number; payloads: number; poolHits: number; poolMisses: number };
   version(): string;
   /** an ArrayBuffer of `bytes` from the addon's pool of recycled buffers (content undefined) */
   alloc(bytes: number): ArrayBuffer;
+  /** the table the addon was built with (native/abi.h), checked against codec/abi.ts at load */
+  abi(): AbiView;
   readonly flavor: 'mpich' | 'openmpi' | 'unknown';
 }
 
@@ -35,7 +66,6 @@ export interface AddonInfo {
 }
 
 /** The package root (this file is dist/transport/mpi/addon.js or src/transport/mpi/addon.ts). */
-export const PACKAGE_ROOT = join(dirname(fileURLToPath(import.meta.url)), '../../..');
 
 /** Where the addon is looked for: ORCHID_MPI_ADDON, then build/Release (node-gyp) and build/ (cmake-js). */
 export function addonCandidates(): string[] {
@@ -57,11 +87,41 @@ export function loadAddon(): { addon?: Addon; error?: string; path?: string } {
   ucxWithoutMemoryHooks();
   try {
     const req = createRequire(import.meta.url);
-    cached = { addon: req(path) as Addon, path };
+    const addon = req(path) as Addon;
+    const mismatch = abiMismatch(addon);
+    cached = mismatch
+      ? { error: `the native MPI addon at ${path} does not match this orchid's JS↔C++ table (src/codec/abi.ts, native/abi.h): ${mismatch}; rebuild it: npm rebuild orchid-mpi`, path }
+      : { addon, path };
   } catch (e) {
     cached = { error: `the native MPI addon at ${path} does not load: ${(e as Error).message}` };
   }
   return cached;
+}
+
+/**
+ * Where the addon's view of the JS↔C++ table (its `abi()` export) differs from this build's
+ * (codec/abi.ts), naming both; undefined when they agree.
+ */
+export function abiMismatch(addon: Pick<Addon, 'abi'>): string | undefined {
+  if (typeof addon.abi !== 'function') return 'it reports no table (no abi() export: built from an older orchid)';
+  const got = addon.abi();
+  const want = abiView();
+  const diffs: string[] = [];
+  const kind = (e?: AbiView['elements'][number]) => (e ? `${e.c} (${e.bytes} B${e.mpiReduces ? ', reduced by MPI' : ''})` : 'none');
+  const codes = [...new Set([...got.elements, ...want.elements].map((e) => e.code))].sort((a, b) => a - b);
+  for (const code of codes) {
+    const g = kind(got.elements.find((e) => e.code === code));
+    const w = kind(want.elements.find((e) => e.code === code));
+    if (g !== w) diffs.push(`element kind ${code}: addon ${g}, orchid ${w}`);
+  }
+  const differ = (what: string, g: unknown, w: unknown) => {
+    if (JSON.stringify(g) !== JSON.stringify(w)) diffs.push(`${what}: addon ${JSON.stringify(g)}, orchid ${JSON.stringify(w)}`);
+  };
+  differ('bytes datatype code', got.bytes, want.bytes);
+  differ('reduction ops in code order', got.ops, want.ops);
+  const sr = (v: AbiView['smallReduce']) => ({ headerBytes: v.headerBytes, dataBytes: v.dataBytes, fields: v.fields });
+  differ('small-allreduce block', sr(got.smallReduce), sr(want.smallReduce));
+  return diffs.length ? diffs.join('; ') : undefined;
 }
 
 /**
