@@ -17,6 +17,7 @@ import { isLocalHost } from '../launcher/hosts.js';
 import { shellQuote, splitCommand, sshArgs } from '../launcher/ssh.js';
 import { hpccInput, parseHpccOutput, positiveInt, type HpccSummary } from './hpcc-files.js';
 import type { Hpcc } from './hpcc.js';
+import { mergeHosts } from './jobs.js';
 
 /** Open MPI's mpiexec as root, with more ranks than slots (findHpcc's `mpiexec --version` too). */
 export const ompiEnv = { OMPI_ALLOW_RUN_AS_ROOT: '1', OMPI_ALLOW_RUN_AS_ROOT_CONFIRM: '1', OMPI_MCA_rmaps_base_oversubscribe: '1' };
@@ -102,16 +103,6 @@ function ifaceName(iface: string): string {
     }
   }
   throw new Error(`hpcc: iface ${iface} is not an interface or network of this host`);
-}
-
-function mergeHosts(specs: HostSpec[]): HostSpec[] {
-  const out: HostSpec[] = [];
-  for (const s of specs) {
-    const same = out.find((h) => h.name === s.name);
-    if (same) same.slots += s.slots;
-    else out.push({ ...s });
-  }
-  return out;
 }
 
 // On a remote host: nothing to do when it sees our hpccinf.txt (a shared file system), else

@@ -27,6 +27,17 @@ export interface BenchJob {
   kill(signal?: NodeJS.Signals): void;
 }
 
+/** Each host once, in order of first mention, with the slots of all its mentions. */
+export function mergeHosts(specs: HostSpec[]): HostSpec[] {
+  const out: HostSpec[] = [];
+  for (const s of specs) {
+    const same = out.find((h) => h.name === s.name);
+    if (same) same.slots += s.slots;
+    else out.push({ ...s });
+  }
+  return out;
+}
+
 /** `--hosts` text for a host list: "a:6,b:6". */
 export const hostListText = (hosts: HostSpec[]): string => hosts.map((h) => `${h.name}:${h.slots}`).join(',');
 

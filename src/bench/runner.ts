@@ -21,7 +21,7 @@ import { SCHEMA, type Results } from './schema.js';
 import { runSingle } from './single.js';
 import { summarize } from './stats.js';
 import { Progress } from './progress.js';
-import { hostListText, probeTransport, runJob, type BenchJob, type Where } from './jobs.js';
+import { hostListText, mergeHosts, probeTransport, runJob, type BenchJob, type Where } from './jobs.js';
 import { chooseLinkRate, derive, linkMatrix, warningsOf } from './analysis.js';
 
 export interface BenchOptions {
@@ -52,14 +52,7 @@ export interface BenchOptions {
 
 /** The distinct hosts of the options, in order, each once with its slots. */
 export function benchHosts(o: BenchOptions): HostSpec[] {
-  const specs = o.hostfile ? readHostfile(o.hostfile) : o.hosts ? parseHostList(o.hosts) : [];
-  const out: HostSpec[] = [];
-  for (const h of specs) {
-    const seen = out.find((x) => x.name === h.name);
-    if (seen) seen.slots += h.slots;
-    else out.push({ ...h });
-  }
-  return out;
+  return mergeHosts(o.hostfile ? readHostfile(o.hostfile) : o.hosts ? parseHostList(o.hosts) : []);
 }
 
 export async function runBench(opts: BenchOptions): Promise<{ results: Results; interrupted: boolean }> {
