@@ -40,7 +40,8 @@ function which(cmd: string): string | null {
   }
 }
 
-const ompiEnv = { OMPI_ALLOW_RUN_AS_ROOT: '1', OMPI_ALLOW_RUN_AS_ROOT_CONFIRM: '1', OMPI_MCA_rmaps_base_oversubscribe: '1' };
+/** Open MPI as root, and with more ranks than cores (the C reference, hpcc) */
+export const ompiEnv = { OMPI_ALLOW_RUN_AS_ROOT: '1', OMPI_ALLOW_RUN_AS_ROOT_CONFIRM: '1', OMPI_MCA_rmaps_base_oversubscribe: '1' };
 
 /** Compile the C benchmark into `dir`; null with a reason when there is no usable MPI. */
 export function setupCMpi(dir: string): { c: CMpi | null; note: string } {

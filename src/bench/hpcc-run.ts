@@ -18,9 +18,7 @@ import { shellQuote, splitCommand, sshArgs } from '../launcher/ssh.js';
 import { hpccInput, parseHpccOutput, positiveInt, type HpccSummary } from './hpcc-files.js';
 import type { Hpcc } from './hpcc.js';
 import { mergeHosts } from './jobs.js';
-
-/** Open MPI's mpiexec as root, with more ranks than slots (findHpcc's `mpiexec --version` too). */
-export const ompiEnv = { OMPI_ALLOW_RUN_AS_ROOT: '1', OMPI_ALLOW_RUN_AS_ROOT_CONFIRM: '1', OMPI_MCA_rmaps_base_oversubscribe: '1' };
+import { ompiEnv } from './cmpi.js';
 
 export interface HpccRunOptions {
   ranks: number;

@@ -6,7 +6,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { accessSync, constants as fsConstants, readdirSync, realpathSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { shellQuote } from '../launcher/ssh.js';
-import { ompiEnv } from './hpcc-run.js';
+import { ompiEnv } from './cmpi.js';
 
 export { HPCC_KEYS, hpccInput, parseHpccOutput, type HpccSummary } from './hpcc-files.js';
 export { runHpcc, type HpccRun, type HpccRunOptions, type HpccRunResult } from './hpcc-run.js';
