@@ -1,10 +1,9 @@
 // The C MPI reference (bench/c/orchid_osu.c): compile with mpicc, run with mpiexec.
 import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { networkInterfaces } from 'node:os';
+import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { readHostfile } from '../launcher/index.js';
 import { PACKAGE_ROOT } from '../package-root.js';
+import { mpiexecPlacement, type MpiFlavor, type MpiWhere } from './mpi-placement.js';
 
 export interface CMpi {
   binary: string;
@@ -12,7 +11,7 @@ export interface CMpi {
   mpiexec: string;
   /** extra mpiexec flags (Open MPI as root needs --allow-run-as-root, --oversubscribe) */
   flags: string[];
-  flavor: 'mpich' | 'openmpi' | 'unknown';
+  flavor: MpiFlavor;
   library: string;
   version: string;
 }
@@ -40,8 +39,6 @@ function which(cmd: string): string | null {
   }
 }
 
-/** Open MPI as root, and with more ranks than cores (the C reference, hpcc) */
-export const ompiEnv = { OMPI_ALLOW_RUN_AS_ROOT: '1', OMPI_ALLOW_RUN_AS_ROOT_CONFIRM: '1', OMPI_MCA_rmaps_base_oversubscribe: '1' };
 
 /** Compile the C benchmark into `dir`; null with a reason when there is no usable MPI. */
 export function setupCMpi(dir: string): { c: CMpi | null; note: string } {
@@ -76,50 +73,6 @@ export function setupCMpi(dir: string): { c: CMpi | null; note: string } {
 export interface CRun {
   promise: Promise<{ lines: CLine[]; code: number | null; stderr: string }>;
   child: ChildProcess;
-}
-
-/** Where an MPI job runs, in orchid's terms (host list, ssh command line, interface). */
-export interface MpiWhere {
-  hosts?: string;
-  hostfile?: string;
-  ssh?: string;
-  iface?: string;
-}
-
-/** The interface name for `iface` (a name, or an address of this host). */
-function ifaceName(iface: string): string {
-  for (const [name, addrs] of Object.entries(networkInterfaces())) if (addrs?.some((a) => a.address === iface)) return name;
-  return iface;
-}
-
-/**
- * mpiexec flags and environment that put a job on `w`'s hosts, in the MPI's own syntax:
- * MPICH Hydra `-hosts`/`-f`, `-launcher-exec` (a wrapper script when the ssh command has
- * arguments: Hydra takes one executable) and `-iface`; Open MPI `--host`/`--hostfile` (its
- * `slots=` form), `plm_rsh_agent` and the TCP interface for its out-of-band and byte transfer.
- */
-export function mpiexecPlacement(flavor: CMpi['flavor'], w: MpiWhere, dir: string): { args: string[]; env: Record<string, string> } {
-  const args: string[] = [];
-  const env: Record<string, string> = flavor === 'mpich' ? {} : { ...ompiEnv };
-  if (flavor === 'openmpi') {
-    if (w.hostfile) {
-      const file = join(dir, 'hostfile.openmpi');
-      writeFileSync(file, readHostfile(w.hostfile).map((h) => `${h.name} slots=${h.slots}`).join('\n') + '\n');
-      args.push('--hostfile', file);
-    } else if (w.hosts) args.push('--host', w.hosts);
-    if (w.ssh) env.OMPI_MCA_plm_rsh_agent = w.ssh;
-    if (w.iface) env.OMPI_MCA_btl_tcp_if_include = env.OMPI_MCA_oob_tcp_if_include = ifaceName(w.iface);
-  } else {
-    if (w.hostfile) args.push('-f', w.hostfile);
-    else if (w.hosts) args.push('-hosts', w.hosts);
-    if (w.ssh) {
-      const wrapper = join(dir, 'ssh-launcher');
-      writeFileSync(wrapper, `#!/bin/sh\nexec ${w.ssh} "$@"\n`, { mode: 0o755 });
-      args.push('-launcher', 'ssh', '-launcher-exec', wrapper);
-    }
-    if (w.iface) args.push('-iface', ifaceName(w.iface));
-  }
-  return { args, env };
 }
 
 /** mpiexec -n RANKS orchid_osu ARGS on `w`'s hosts. */

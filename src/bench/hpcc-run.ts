@@ -9,16 +9,12 @@
 import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { isIP } from 'node:net';
-import { availableParallelism, networkInterfaces } from 'node:os';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import { parseHostList, readHostfile, type HostSpec } from '../launcher/hostfile.js';
-import { isLocalHost } from '../launcher/hosts.js';
 import { shellQuote, splitCommand, sshArgs } from '../launcher/ssh.js';
 import { hpccInput, parseHpccOutput, positiveInt, type HpccSummary } from './hpcc-files.js';
 import type { Hpcc } from './hpcc.js';
-import { mergeHosts } from './jobs.js';
-import { ompiEnv } from './cmpi.js';
+import { mpiexecPlacement } from './mpi-placement.js';
 
 export interface HpccRunOptions {
   ranks: number;
@@ -69,40 +65,6 @@ export interface HpccRun {
   child: ChildProcess;
 }
 
-/** The network `iface` names, as Open MPI's *_if_include wants it on every host: a CIDR. */
-function ifaceCidr(iface: string): string {
-  if (/^[0-9.]+\/\d+$/.test(iface) || /^[0-9a-f:]+\/\d+$/i.test(iface)) return iface;
-  const nets = networkInterfaces();
-  const addrs = isIP(iface) ? Object.values(nets).flatMap((a) => a ?? []).filter((a) => a.address === iface) : (nets[iface] ?? []);
-  const a = addrs.find((x) => x.family === 'IPv4') ?? addrs[0];
-  if (!a) {
-    if (isIP(iface)) throw new Error(`hpcc: iface ${iface} is not an address of this host; give an interface name or a network (a.b.c.d/n)`);
-    return iface; // not an interface here: maybe one the hosts have
-  }
-  if (a.family !== 'IPv4') return a.cidr ?? iface;
-  const bits = Number(a.cidr?.split('/')[1] ?? 32);
-  const ip = a.address.split('.').reduce((x, o) => (x << 8) | Number(o), 0) >>> 0;
-  const mask = bits === 0 ? 0 : (~0 << (32 - bits)) >>> 0;
-  const net = (ip & mask) >>> 0;
-  return `${[24, 16, 8, 0].map((s) => (net >>> s) & 255).join('.')}/${bits}`;
-}
-
-/** The interface name for MPICH's -iface (which every host must have under that name). */
-function ifaceName(iface: string): string {
-  const nets = networkInterfaces();
-  if (nets[iface]) return iface;
-  const addr = iface.split('/')[0]!;
-  if (!isIP(addr)) return iface;
-  const bits = Number(iface.split('/')[1] ?? 32);
-  for (const [name, addrs] of Object.entries(nets)) {
-    for (const a of addrs ?? []) {
-      if (a.family !== 'IPv4') continue;
-      if (bits === 32 ? a.address === addr : ifaceCidr(name) === ifaceCidr(iface)) return name;
-    }
-  }
-  throw new Error(`hpcc: iface ${iface} is not an interface or network of this host`);
-}
-
 // On a remote host: nothing to do when it sees our hpccinf.txt (a shared file system), else
 // create the directory (printing the topmost directory created, for removal), the input and
 // the ssh wrapper (Open MPI's daemons there check that the launch agent exists, even when
@@ -141,15 +103,10 @@ export function runHpcc(h: Hpcc, o: HpccRunOptions): HpccRun {
   rmSync(outFile, { force: true }); // hpcc appends
   writeFileSync(join(dir, 'hpccinf.txt'), input);
 
-  const hosts = o.hostfile !== undefined ? mergeHosts(readHostfile(o.hostfile)) : o.hosts !== undefined ? mergeHosts(parseHostList(o.hosts)) : undefined;
-  const remote = (hosts ?? []).filter((x) => !isLocalHost(x.name)).map((x) => x.name);
   const ssh = splitCommand(o.ssh ?? 'ssh');
+  const place = mpiexecPlacement(h.flavor, o, dir);
+  const { hosts, remote, agent, agentPath } = place;
   let log = '';
-  // the ssh command line as one executable: Hydra takes no arguments with -launcher-exec, and
-  // Open MPI splits plm_rsh_agent at blanks and colons without quoting; the path exists on every host
-  const agent = o.ssh !== undefined && remote.length ? `#!/bin/sh\nexec ${ssh.map(shellQuote).join(' ')} "$@"\n` : '';
-  const agentPath = join(dir, 'ssh');
-  if (agent) writeFileSync(agentPath, agent, { mode: 0o700 });
 
   // rank 0 (on the first host) reads hpccinf.txt from mpiexec's directory: make it exist there
   // (without it hpcc runs on with built-in sizes: a run that means nothing, and a long one)
@@ -167,36 +124,15 @@ export function runHpcc(h: Hpcc, o: HpccRunOptions): HpccRun {
     }
   }
 
-  const args: string[] = [...h.flags];
-  const env: NodeJS.ProcessEnv = { ...process.env };
+  const args: string[] = [...h.flags, ...place.args];
+  const env: NodeJS.ProcessEnv = { ...process.env, ...place.env };
   const threads = String(positiveInt(o.blasThreads ?? 1, 'blasThreads'));
   const threadEnv = { OPENBLAS_NUM_THREADS: threads, OMP_NUM_THREADS: threads, BLIS_NUM_THREADS: threads, MKL_NUM_THREADS: threads };
   Object.assign(env, threadEnv);
   const yieldIdle = o.yieldWhenIdle ?? (remote.length === 0 && ranks > availableParallelism());
-  if (h.flavor === 'mpich') {
-    if (o.hostfile !== undefined) {
-      const f = join(dir, 'hostfile');
-      writeFileSync(f, hosts!.map((x) => `${x.name}:${x.slots}\n`).join(''));
-      args.push('-f', f);
-    } else if (hosts) args.push('-hosts', hosts.map((x) => `${x.name}:${x.slots}`).join(','));
-    if (agent) args.push('-launcher', 'ssh', '-launcher-exec', agentPath);
-    if (o.iface !== undefined) args.push('-iface', ifaceName(o.iface));
-    // Hydra passes this environment to every rank
-  } else {
-    Object.assign(env, ompiEnv);
-    if (o.hostfile !== undefined) {
-      const f = join(dir, 'hostfile');
-      writeFileSync(f, hosts!.map((x) => `${x.name} slots=${x.slots}\n`).join(''));
-      args.push('--hostfile', f);
-    } else if (hosts) args.push('--host', hosts.map((x) => `${x.name}:${x.slots}`).join(','));
-    // no tree spawn: only this host runs ssh (the files ssh -F names need not exist elsewhere)
-    if (agent) args.push('--mca', 'plm_rsh_agent', agentPath, '--mca', 'plm_rsh_no_tree_spawn', '1');
-    if (o.iface !== undefined) {
-      const cidr = ifaceCidr(o.iface);
-      args.push('--mca', 'btl_tcp_if_include', cidr, '--mca', 'oob_tcp_if_include', cidr);
-    }
+  // (Hydra passes this environment to every rank; Open MPI only what -x names)
+  if (h.flavor !== 'mpich') {
     if (yieldIdle) args.push('--mca', 'mpi_yield_when_idle', '1');
-    // Open MPI passes only what -x names to remote ranks
     for (const [k, v] of Object.entries(threadEnv)) args.push('-x', `${k}=${v}`);
   }
   args.push('-n', String(ranks), h.binary);

@@ -6,7 +6,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { accessSync, constants as fsConstants, readdirSync, realpathSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { shellQuote } from '../launcher/ssh.js';
-import { ompiEnv } from './cmpi.js';
+import { ompiEnv, type MpiFlavor } from './mpi-placement.js';
 
 export { HPCC_KEYS, hpccInput, parseHpccOutput, type HpccSummary } from './hpcc-files.js';
 export { runHpcc, type HpccRun, type HpccRunOptions, type HpccRunResult } from './hpcc-run.js';
@@ -16,7 +16,7 @@ export interface Hpcc {
   binary: string;
   /** the mpiexec of the MPI hpcc is linked against */
   mpiexec: string;
-  flavor: 'openmpi' | 'mpich' | 'unknown';
+  flavor: MpiFlavor;
   /** extra mpiexec flags (Open MPI: --oversubscribe, as the C reference) */
   flags: string[];
   /** libmpi hpcc loads (resolved), null when ldd did not say */
