@@ -13,30 +13,52 @@ export function version(): string {
 }
 
 export const RUN_HELP = `Usage: orchidrun [options] SCRIPT [ARGS...]
+       orchidrun [global options] [-n N] [-env K V] SCRIPT [ARGS...] : [-n N] SCRIPT2 ... (MPMD)
+       orchidrun [global options] -configfile FILE
        orchid run [options] SCRIPT [ARGS...]
 
 Start SCRIPT as a job of N ranks. SCRIPT is a .js/.mjs/.cjs file, a .ts/.mts/.cts
 file (run through tsx, no build step), or any executable. Everything after SCRIPT
-is passed to it.
+(up to a lone ":") is passed to it.
+
+MPMD (MPICH): sections separated by ":" run as one world, ranks numbered across the
+sections in order; each section has its own -n (default 1), script, arguments and
+-env. -configfile FILE: one section per line, # starts a comment.
 
 Options:
   -n, -np N              number of ranks (default: slots in the host list, else
-                         this host's cores; with --ppn: ppn x hosts)
+                         this host's cores; with --ppn: ppn x hosts); per section
   -f, --hostfile FILE    hosts, one per line: "host", "host:slots" (MPICH) or
-                         "host slots=N" (Open MPI); # starts a comment
+      -machinefile FILE  "host slots=N" (Open MPI); # starts a comment
       --hosts LIST       hosts inline: a,b:2,c
+  -H, --host LIST        the same
       --ppn N            ranks per host (instead of each host's slots)
+  -N, --npernode N       the same
+      --map-by slot|node slot (default): fill each host's slots in turn; node:
+                         one rank per host, round-robin
+      --display-map      print the rank -> host map before the job starts
+      --bind-to core|none  core: pin each rank to one core of its host (taskset),
+                         in rank order, wrapping around; fastest cores first on
+                         big.LITTLE boards (default none)
+      --report-bindings  each rank's binding as a line on its stderr
+      --oversubscribe    more ranks than slots/cores on a host is intended
       --transport T      auto | ws | mpi (default auto)
       --bootstrap B      fork | ssh | slurm (default: fork for this host, ssh
                          for others; slurm inside a Slurm allocation)
-      --env K=V          set K=V for the ranks (repeatable)
+      --env K=V, -env K V  set K for the ranks (repeatable); in MPMD, for this
+                         section only
+      -genv K V, -genv K=V set K for every rank (every section)
       --export K[,K2]    pass the launcher's K to the ranks (repeatable)
+  -x K[=V]               Open MPI: pass K with value V, or the launcher's K
   -l, --tag-output       prefix every output line with [rank]
+      --output-filename DIR  also write each rank's output to
+                         DIR/1/rank.N/stdout and DIR/1/rank.N/stderr
       --timeout S        end the job after S seconds (exit status 124)
       --wdir DIR         working directory of the ranks
       --ssh CMD          ssh command line for the ssh bootstrap (default: ssh)
       --iface NAME|ADDR  interface or address the job advertises (default: the
                          one that routes to the first remote host)
+      -configfile FILE   the MPMD sections, one per line
   -h, --help             show this help
       --version          show the version
 

@@ -2,9 +2,10 @@
 import { JobRun, type Job } from './job.js';
 import { MpiexecJob, autoPicksMpi } from './mpiexec.js';
 import { planJob, type LaunchOptions } from './job-plan.js';
+import { jobMapLines, outputDir, withOutputFiles } from './job-map.js';
 
 export type { Job, JobResult, OutputLine } from './job.js';
-export type { LaunchOptions, TransportName } from './job-plan.js';
+export type { LaunchOptions, LaunchSection, TransportName } from './job-plan.js';
 export type { HostSpec } from './hostfile.js';
 export { parseHostfileText, parseHostList, readHostfile } from './hostfile.js';
 export { placeRanks, type Placement, type RankPlacement, type HostPlan } from './placement.js';
@@ -16,8 +17,17 @@ export { Coordinator, type CoordinatorOptions } from './coordinator.js';
  */
 export function launch(opts: LaunchOptions): Job {
   // mpi: the job runs under the matching mpiexec (src/launcher/mpiexec.ts)
-  if (opts.transport === 'mpi' || ((opts.transport ?? 'auto') === 'auto' && autoPicksMpi())) return new MpiexecJob(opts);
-  const job = new JobRun(planJob(opts));
-  void job.start();
-  return job;
+  const files = opts.outputFilename !== undefined ? outputDir(opts.outputFilename) : undefined;
+  let job: Job;
+  if (opts.transport === 'mpi' || ((opts.transport ?? 'auto') === 'auto' && autoPicksMpi())) {
+    job = new MpiexecJob(opts); // prints its own --display-map
+  } else {
+    const plan = planJob(opts);
+    const run = new JobRun(plan);
+    job = run;
+    // --display-map: before anything the ranks print
+    if (plan.displayMap) for (const text of jobMapLines(plan)) run.output.push({ rank: -1, stream: 'stdout', text });
+    void run.start();
+  }
+  return files !== undefined ? withOutputFiles(job, files) : job;
 }

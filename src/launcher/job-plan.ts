@@ -15,11 +15,33 @@ import { inAllocation, slurmHosts } from './slurm.js';
 
 export type TransportName = 'auto' | 'ws' | 'mpi';
 
+/** One section of an MPMD job (`orchidrun -n 1 a.mjs : -n 3 b.mjs`): ranks numbered across sections in order. */
+export interface LaunchSection {
+  /** Ranks of this section (default 1 when there are several sections). */
+  np?: number;
+  script: string;
+  args?: string[];
+  /** This section's environment, on top of the job's `env` (MPICH's -env; -genv is `env`). */
+  env?: Record<string, string>;
+}
+
+/** What a section becomes in the plan. */
+export interface PlanApp {
+  script: string;
+  args: string[];
+  env: Record<string, string>;
+  /** First rank of the section and its number of ranks. */
+  first: number;
+  np: number;
+}
+
 export interface LaunchOptions {
   /** Number of ranks (default: total slots of the hosts, else this host's cores; with ppn: ppn × hosts). */
   np?: number;
-  /** A .js/.mjs/.cjs/.ts/.mts/.cts file, or any executable. */
-  script: string;
+  /** A .js/.mjs/.cjs/.ts/.mts/.cts file, or any executable (or give `sections`). */
+  script?: string;
+  /** MPMD: several sections in one world, instead of `np`/`script`/`args`. */
+  sections?: LaunchSection[];
   args?: string[];
   /** `"a,b:2,c"` or a list of names / `name:slots` / `{ name, slots }`. */
   hosts?: string | Array<string | HostSpec>;
@@ -50,13 +72,33 @@ export interface LaunchOptions {
   outputHighWater?: number;
   /** Time between SIGTERM and SIGKILL when the job is torn down (default 1000 ms). */
   killGraceMs?: number;
+  /** slot (default): fill each host's slots in turn; node: one rank per host round-robin. */
+  mapBy?: 'slot' | 'node';
+  /** core: each rank pinned to one core of its host (through taskset), in rank order. */
+  bindTo?: 'core' | 'none';
+  /** Each rank's host prints `[host] rank R bound to core C (cpus …)` on the rank's stderr. */
+  reportBindings?: boolean;
+  /** Print the rank -> host map (output lines of rank -1) before the job starts. */
+  displayMap?: boolean;
+  /** More ranks than a host's slots / cores are intended: limits on ranks per host do not apply. */
+  oversubscribe?: boolean;
+  /** Also write each rank's output into DIR/1/rank.N/stdout and …/stderr (Open MPI's layout). */
+  outputFilename?: string;
 }
 
 export interface JobPlan {
   placement: Placement;
   bootstrap: Bootstrap;
+  /** The first section's script and arguments (the only ones unless MPMD). */
   script: string;
   args: string[];
+  /** The sections (one unless MPMD), in rank order. */
+  apps: PlanApp[];
+  mapBy: 'slot' | 'node';
+  bindTo: 'core' | 'none';
+  reportBindings: boolean;
+  displayMap: boolean;
+  oversubscribe: boolean;
   wdir: string;
   /** User-requested environment (--export, then --env). */
   env: Record<string, string>;
@@ -111,10 +153,41 @@ function ifaceAddress(iface: string): string {
   return (addrs.find((a) => a.family === 'IPv4') ?? addrs[0]!).address;
 }
 
+/** The section rank `rank` belongs to. */
+export function appOfRank(plan: Pick<JobPlan, 'apps'>, rank: number): PlanApp & { index: number } {
+  const index = plan.apps.findIndex((a) => rank >= a.first && rank < a.first + a.np);
+  const k = index < 0 ? 0 : index;
+  return { ...plan.apps[k]!, index: k };
+}
+
+function sectionsOf(opts: LaunchOptions): { sections: LaunchSection[]; np: number | undefined } {
+  if (opts.sections === undefined) {
+    if (typeof opts.script !== 'string' || opts.script === '') throw arg('no script given');
+    return { sections: [{ script: opts.script, args: opts.args ?? [] }], np: positiveInt(opts.np, '-n (number of ranks)') };
+  }
+  if (!Array.isArray(opts.sections) || opts.sections.length === 0) throw arg('sections: the list is empty');
+  if (opts.script !== undefined && opts.script !== '') throw arg('give either script or sections, not both');
+  if (opts.np !== undefined) throw arg('with sections, give each section its own np (-n)');
+  if (opts.args !== undefined) throw arg('with sections, give each section its own args');
+  const many = opts.sections.length > 1;
+  let total = 0;
+  opts.sections.forEach((s, k) => {
+    const name = `section ${k + 1}${typeof s?.script === 'string' && s.script !== '' ? ` (${s.script})` : ''}`;
+    if (typeof s?.script !== 'string' || s.script === '') throw arg(`${name}: no script given`);
+    const n = positiveInt(s.np, `${name}: -n (number of ranks)`);
+    total += n ?? 1;
+  });
+  const single = opts.sections.length === 1 ? positiveInt(opts.sections[0]!.np, '-n (number of ranks)') : undefined;
+  return { sections: opts.sections, np: many ? total : single };
+}
+
 export function planJob(opts: LaunchOptions): JobPlan {
-  if (typeof opts.script !== 'string' || opts.script === '') throw arg('no script given');
-  const np = positiveInt(opts.np, '-n (number of ranks)');
+  const { sections, np } = sectionsOf(opts);
   const ppn = positiveInt(opts.ppn, '--ppn');
+  const mapBy = opts.mapBy ?? 'slot';
+  if (mapBy !== 'slot' && mapBy !== 'node') throw arg(`--map-by must be node or slot, got ${JSON.stringify(opts.mapBy)}`);
+  const bindTo = opts.bindTo ?? 'none';
+  if (bindTo !== 'core' && bindTo !== 'none') throw arg(`--bind-to must be core or none, got ${JSON.stringify(opts.bindTo)}`);
 
   const transport = opts.transport ?? 'auto';
   if (transport === 'mpi') throw arg('the mpi transport is not available: the native addon is not built');
@@ -128,7 +201,7 @@ export function planJob(opts: LaunchOptions): JobPlan {
   // inside a Slurm allocation the hosts are the allocation's (as mpiexec does there)
   const useSlurm = opts.bootstrap === 'slurm' || (opts.bootstrap === undefined && specified === undefined && inAllocation());
   const hosts = specified ?? (useSlurm ? slurmHosts() : [{ name: hostname(), slots: ppn ?? availableParallelism() }]);
-  const placement = placeRanks(hosts, np, ppn);
+  const placement = placeRanks(hosts, np, ppn, mapBy);
   const bootstrap = selectBootstrap(useSlurm ? 'slurm' : opts.bootstrap, placement.hosts, opts.ssh);
   const remote = placement.hosts.find((h) => !h.local);
   if (opts.ssh !== undefined) splitCommand(opts.ssh);
@@ -150,7 +223,26 @@ export function planJob(opts: LaunchOptions): JobPlan {
   }
 
   const allLocal = placement.hosts.every((h) => h.local);
-  const script = resolveScript(opts.script, process.cwd(), opts.wdir === undefined ? undefined : wdir, allLocal);
+  const many = sections.length > 1;
+  const apps: PlanApp[] = [];
+  let first = 0;
+  sections.forEach((sec, k) => {
+    const name = `section ${k + 1} (${sec.script})`;
+    let script: string;
+    try {
+      script = resolveScript(sec.script, process.cwd(), opts.wdir === undefined ? undefined : wdir, allLocal);
+    } catch (e) {
+      throw many && e instanceof OrchidError ? arg(`${name}: ${e.message}`) : e;
+    }
+    const env: Record<string, string> = {};
+    for (const [k2, v] of Object.entries(sec.env ?? {})) {
+      if (!ENV_NAME.test(k2)) throw arg(`${many ? `${name}: ` : ''}--env: bad variable name ${JSON.stringify(k2)}`);
+      env[k2] = String(v);
+    }
+    const n = many ? sec.np ?? 1 : placement.np;
+    apps.push({ script, args: [...(sec.args ?? [])].map(String), env, first, np: n });
+    first += n;
+  });
 
   const env: Record<string, string> = {};
   for (const spec of opts.export ?? []) {
@@ -180,8 +272,14 @@ export function planJob(opts: LaunchOptions): JobPlan {
   return {
     placement,
     bootstrap,
-    script,
-    args: [...(opts.args ?? [])].map(String),
+    script: apps[0]!.script,
+    args: apps[0]!.args,
+    apps,
+    mapBy,
+    bindTo,
+    reportBindings: opts.reportBindings ?? false,
+    displayMap: opts.displayMap ?? false,
+    oversubscribe: opts.oversubscribe ?? false,
     wdir,
     env,
     transport: 'ws',

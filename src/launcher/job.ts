@@ -5,7 +5,7 @@ import { constants } from 'node:os';
 import type { Readable } from 'node:stream';
 import { newSecret } from '../transport/auth.js';
 import { Coordinator } from './coordinator.js';
-import type { JobPlan } from './job-plan.js';
+import { appOfRank, type JobPlan } from './job-plan.js';
 import type { HostPlan } from './placement.js';
 import { SECRET_FD, type HostJobSpec, type OutStream, type ProxyEvent } from './protocol.js';
 import type { ProxyLink } from './proxy-link.js';
@@ -153,11 +153,19 @@ export class JobRun implements Job {
       },
       ranks: host.ranks.map((rank) => {
         const r = p.placement.ranks[rank]!;
+        const app = appOfRank(p, rank); // MPMD: the rank's section
         return {
           rank,
-          env: { ORCHID_RANK: String(rank), ORCHID_LOCAL_RANK: String(r.localRank), ORCHID_LOCAL_SIZE: String(r.localSize) },
+          ...(p.apps.length > 1 ? { script: app.script, args: app.args } : {}),
+          env: {
+            ...app.env,
+            ...(p.apps.length > 1 ? { ORCHID_APPNUM: String(app.index) } : {}),
+            ORCHID_RANK: String(rank), ORCHID_LOCAL_RANK: String(r.localRank), ORCHID_LOCAL_SIZE: String(r.localSize),
+          },
         };
       }),
+      ...(p.bindTo === 'core' ? { bindTo: 'core' as const } : {}),
+      ...(p.reportBindings ? { reportBindings: true } : {}),
       stdinRank: p.stdin !== 'ignore' && host.ranks.includes(0) ? 0 : null,
       killGraceMs: p.killGraceMs,
     };

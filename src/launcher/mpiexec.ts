@@ -13,7 +13,8 @@ import { createInterface } from 'node:readline';
 import { OrchidError } from '../errors.js';
 import { probeAddon } from '../transport/mpi/addon.js';
 import type { Job, JobResult, OutputLine } from './job.js';
-import type { LaunchOptions } from './job-plan.js';
+import type { JobPlan, LaunchOptions } from './job-plan.js';
+import { jobMapLines } from './job-map.js';
 import { planJob } from './job-plan.js';
 import { AsyncQueue } from './queue.js';
 import { findOnPath, rankCommand } from './script.js';
@@ -70,12 +71,16 @@ export interface MpiexecCommand {
 }
 
 /** The mpiexec command line for `opts` (throws ERR_ARG when the mpi transport cannot run). */
-export function mpiexecCommand(opts: LaunchOptions): { cmd: MpiexecCommand; np: number; timeout?: number; tagOutput: boolean } {
+export function mpiexecCommand(opts: LaunchOptions): { cmd: MpiexecCommand; np: number; timeout?: number; tagOutput: boolean; plan: JobPlan } {
   const status = probeAddon(); // in a child: libmpi stays out of the launcher
   if (!status.available) throw arg(`the mpi transport is not available: ${status.reason}`);
   if (status.flavor !== 'mpich' && status.flavor !== 'openmpi') throw arg('--transport mpi: the native addon was built against an MPI that is neither MPICH nor Open MPI');
   const flavor: MpiFlavor = status.flavor;
   const plan = planJob({ ...opts, transport: 'ws', bootstrap: opts.bootstrap ?? (undefined as never) });
+  if (flavor === 'mpich' && plan.mapBy === 'node' && plan.placement.hosts.length > 1) {
+    throw arg("--map-by node with --transport mpi: MPICH's mpiexec (Hydra) places ranks in blocks per host; use --transport ws, or --ppn 1 and one host entry per rank");
+  }
+  if (flavor === 'mpich' && plan.reportBindings) throw arg("--report-bindings with --transport mpi: MPICH's mpiexec (Hydra) cannot report bindings; use --transport ws");
   const found = findMpiexec(flavor);
   if (!found.path)
     throw arg(
@@ -91,29 +96,44 @@ export function mpiexecCommand(opts: LaunchOptions): { cmd: MpiexecCommand; np: 
   const ssh = !allLocal && opts.ssh !== undefined ? splitCommand(opts.ssh) : undefined;
   const iface = opts.iface !== undefined && !isIP(opts.iface) ? opts.iface : undefined;
   if (flavor === 'mpich') {
-    args.push('-n', String(np));
+    if (plan.apps.length === 1) args.push('-n', String(np));
     if (!allLocal) args.push('-hosts', hostList);
     // Hydra takes one executable for ssh: a command line with arguments goes into a wrapper
     if (ssh) args.push('-launcher', 'ssh', '-launcher-exec', sshWrapper(ssh));
     if (iface) args.push('-iface', iface);
+    if (opts.bindTo !== undefined) args.push('-bind-to', opts.bindTo);
     args.push('-wdir', plan.wdir, '-prepend-rank');
     for (const [k, v] of Object.entries(rankEnv)) args.push('-genv', k, v);
   } else {
-    args.push('-n', String(np), '--oversubscribe', '--tag-output');
+    if (plan.apps.length === 1) args.push('-n', String(np));
+    args.push('--oversubscribe', '--tag-output');
+    if (plan.mapBy === 'node') args.push('--map-by', 'node');
+    if (opts.bindTo !== undefined) args.push('--bind-to', opts.bindTo);
+    if (plan.reportBindings) args.push('--report-bindings');
     if (!allLocal) args.push('--host', hostList);
     if (ssh) args.push('--mca', 'plm_rsh_agent', ssh.map(shellQuote).join(' '));
     if (iface) args.push('--mca', 'btl_tcp_if_include', iface, '--mca', 'oob_tcp_if_include', iface);
     args.push('--wdir', plan.wdir);
     for (const [k, v] of Object.entries(rankEnv)) args.push('-x', `${k}=${v}`);
   }
-  const rc = rankCommand(plan.script, plan.args);
-  args.push(rc.file, ...rc.args);
+  // MPMD: each section `-n N [env K=V …] COMMAND` after a ':' (both MPIs take the colon syntax)
+  const envProg = plan.apps.some((a) => Object.keys(a.env).length > 0) ? findOnPath('env') ?? '/usr/bin/env' : undefined;
+  plan.apps.forEach((app, k) => {
+    const rc = rankCommand(app.script, app.args);
+    const own = Object.entries(app.env).map(([n, v]) => `${n}=${v}`);
+    const cmdline = own.length > 0 ? [envProg!, ...own, rc.file, ...rc.args] : [rc.file, ...rc.args];
+    if (plan.apps.length > 1) {
+      if (k > 0) args.push(':');
+      args.push('-n', String(app.np));
+    }
+    args.push(...cmdline);
+  });
   const env: NodeJS.ProcessEnv = { ...process.env, ...rankEnv };
   if (flavor === 'openmpi' && process.getuid?.() === 0) {
     env.OMPI_ALLOW_RUN_AS_ROOT = '1';
     env.OMPI_ALLOW_RUN_AS_ROOT_CONFIRM = '1';
   }
-  return { cmd: { file: found.path, args, flavor, env, cwd: plan.wdir }, np, timeout: plan.timeout, tagOutput: plan.tagOutput };
+  return { cmd: { file: found.path, args, flavor, env, cwd: plan.wdir }, np, timeout: plan.timeout, tagOutput: plan.tagOutput, plan };
 }
 
 function shellQuote(w: string): string {
@@ -147,8 +167,9 @@ export class MpiexecJob implements Job {
 
   constructor(private readonly opts: LaunchOptions) {
     this.done = new Promise((r) => (this.resolveDone = r));
-    const { cmd, np, timeout, tagOutput } = mpiexecCommand(opts);
+    const { cmd, np, timeout, tagOutput, plan } = mpiexecCommand(opts);
     this.np = np;
+    if (plan.displayMap) for (const text of jobMapLines(plan)) this.output.push({ rank: -1, stream: 'stdout', text });
     this.start(cmd, timeout, tagOutput);
   }
 

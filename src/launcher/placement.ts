@@ -1,6 +1,8 @@
 // Placement of ranks on hosts (Hydra-style block placement): each host entry takes
 // `slots` (or `--ppn`) consecutive ranks in order; when np exceeds the total, placement
-// wraps around the list again (oversubscription, as MPICH allows).
+// wraps around the list again (oversubscription, as MPICH allows). `--map-by node` (Open MPI)
+// deals ranks one per host round-robin instead, skipping hosts whose slots are full until
+// every host is full, then round-robin over all of them.
 import { OrchidError } from '../errors.js';
 import type { HostSpec } from './hostfile.js';
 import { hostKey, isLocalHost } from './hosts.js';
@@ -27,7 +29,7 @@ export interface Placement {
   hosts: HostPlan[];
 }
 
-export function placeRanks(hosts: HostSpec[], np?: number, ppn?: number): Placement {
+export function placeRanks(hosts: HostSpec[], np?: number, ppn?: number, mapBy: 'slot' | 'node' = 'slot'): Placement {
   if (hosts.length === 0) throw new OrchidError('ERR_ARG', 'no hosts to place ranks on');
   const per = hosts.map((h) => ppn ?? h.slots);
   const total = per.reduce((a, b) => a + b, 0);
@@ -35,6 +37,17 @@ export function placeRanks(hosts: HostSpec[], np?: number, ppn?: number): Placem
   if (!Number.isSafeInteger(n) || n < 1) throw new OrchidError('ERR_ARG', `the number of ranks must be a positive integer, got ${n}`);
 
   const entryOf: number[] = [];
+  if (mapBy === 'node') {
+    const used = hosts.map(() => 0);
+    while (entryOf.length < n) {
+      const full = used.every((u, i) => u >= per[i]!);
+      for (let i = 0; i < hosts.length && entryOf.length < n; i++) {
+        if (!full && used[i]! >= per[i]!) continue;
+        entryOf.push(i);
+        used[i]!++;
+      }
+    }
+  }
   while (entryOf.length < n) {
     for (let i = 0; i < hosts.length && entryOf.length < n; i++) {
       for (let k = 0; k < per[i]! && entryOf.length < n; k++) entryOf.push(i);

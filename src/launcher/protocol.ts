@@ -5,6 +5,9 @@ export interface RankSpec {
   rank: number;
   /** Per-rank variables (ORCHID_RANK, ORCHID_LOCAL_RANK, …). */
   env: Record<string, string>;
+  /** MPMD: this rank's section's script and arguments (instead of the spec's). */
+  script?: string;
+  args?: string[];
 }
 
 /** First line the launcher sends: everything this host's proxy needs to start its ranks. */
@@ -32,6 +35,10 @@ export interface HostJobSpec {
   /** When set, the launcher sends `hb` lines this often and the proxy ends its ranks after hearing nothing for `heartbeatTimeoutMs`. */
   heartbeatMs?: number;
   heartbeatTimeoutMs?: number;
+  /** `--bind-to core`: the proxy pins its ranks to this host's cores, in rank order (binding.ts). */
+  bindTo?: 'core';
+  /** `--report-bindings`: each rank's binding as a line on its stderr. */
+  reportBindings?: boolean;
 }
 
 export type ControlMessage =

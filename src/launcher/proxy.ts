@@ -8,6 +8,8 @@ import { LineSplitter } from './lines.js';
 import type { ControlMessage, HostJobSpec, ProxyEvent } from './protocol.js';
 import { RankProcess } from './rank-process.js';
 import { parseHostPort } from './coord-proto.js';
+import { allowedCpus, assignCores, bindingReport, hostCores, type Core } from './binding.js';
+import { findOnPath } from './script.js';
 
 const ranks: RankProcess[] = [];
 let spec: HostJobSpec | undefined;
@@ -112,13 +114,23 @@ async function prepare(s: HostJobSpec): Promise<void> {
 function start(s: HostJobSpec, addr: string | undefined): void {
   emit({ t: 'ready', host: s.host, pid: process.pid, ...(addr ? { addr } : {}) });
   running = s.ranks.length;
-  for (const r of s.ranks) {
+  const binding = bindings(s);
+  if (binding.error) {
+    // no taskset here: every rank fails to start, naming the host and the fix
+    for (const r of s.ranks) emit({ t: 'exit', rank: r.rank, code: 127, signal: null, pid: null, error: `could not be started: ${binding.error}` });
+    finish();
+    return;
+  }
+  for (const [i, r] of s.ranks.entries()) {
     const env: NodeJS.ProcessEnv = { ...process.env, ...s.env, ...r.env };
+    const core = binding.cores?.[i];
+    if (s.reportBindings) emit({ t: 'out', rank: r.rank, stream: 'stderr', text: bindingReport(r.rank, core, binding.allowed) });
     ranks.push(
       new RankProcess({
         rank: r.rank,
-        script: s.script,
-        args: s.args,
+        script: r.script ?? s.script,
+        args: r.args ?? s.args,
+        ...(core ? { core } : {}),
         cwd: s.wdir,
         env,
         secret: s.secret,
@@ -133,6 +145,15 @@ function start(s: HostJobSpec, addr: string | undefined): void {
     );
   }
   if (running === 0) finish();
+}
+
+/** --bind-to core: this host's cores for its ranks, in rank order (binding.ts). */
+function bindings(s: HostJobSpec): { allowed: number[]; cores?: Core[]; error?: string } {
+  const allowed = allowedCpus();
+  if (s.bindTo !== 'core') return { allowed };
+  if (!findOnPath('taskset')) return { allowed, error: `--bind-to core needs taskset (util-linux) on host ${hostname()}, and it is not on PATH` };
+  const cores = hostCores(allowed.length > 0 ? allowed : [0]);
+  return { allowed, cores: assignCores(s.ranks.length, cores) };
 }
 
 function finish(): void {

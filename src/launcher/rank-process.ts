@@ -5,6 +5,7 @@ import type { Writable } from 'node:stream';
 import { LineSplitter } from './lines.js';
 import type { OutStream } from './protocol.js';
 import { rankCommand } from './script.js';
+import { boundCommand, type Core } from './binding.js';
 
 export interface RankExit {
   code: number | null;
@@ -22,6 +23,8 @@ export interface RankProcessOptions {
   /** Base64 job secret, written to fd 3 followed by '\n'. */
   secret: string;
   stdin: boolean;
+  /** --bind-to core: the core to pin the rank to (through taskset). */
+  core?: Core;
   onStarted(pid: number): void;
   onOut(stream: OutStream, text: string): void;
   onExit(exit: RankExit): void;
@@ -43,7 +46,8 @@ export class RankProcess {
 
   constructor(private readonly opts: RankProcessOptions) {
     this.rank = opts.rank;
-    const cmd = rankCommand(opts.script, opts.args);
+    const plain = rankCommand(opts.script, opts.args);
+    const cmd = opts.core ? boundCommand(plain, opts.core) : plain;
     this.child = spawn(cmd.file, cmd.args, {
       cwd: opts.cwd,
       env: opts.env,
