@@ -184,6 +184,30 @@ describe('ssh bootstrap on 4 emulated hosts', clusterSkip(), () => {
     await assertClean('after an unreachable host');
   });
 
+  test('MPMD over ssh with --map-by node: one world across hosts, ranks round-robin, bound and reported on their own host', async () => {
+    const master = join(ROOT, 'test/programs/mpmd/master.mjs');
+    const worker = join(ROOT, 'test/programs/mpmd/worker.mjs');
+    const r = await orchidrun(
+      [...base(), '--hosts', 'node1:2,node2:2,node3:2', '--map-by', 'node', '--display-map', '--bind-to', 'core', '--report-bindings',
+        '-genv', 'OT_G', 'g', '-n', '1', master, ':', '-n', '4', '-env', 'OT_L', 'w', worker],
+      { timeoutMs: 120_000 },
+    );
+    assert.equal(r.code, 0, r.stderr);
+    const res = JSON.parse(/^MPMD (.*)$/m.exec(r.stdout)[1]);
+    assert.deepEqual(res.answers.map((a) => a.result), [11, 22, 33, 44]);
+    assert.deepEqual(res.all.map((x) => [x.role, x.host]), [
+      ['master', 'node1'], ['worker', 'node2'], ['worker', 'node3'], ['worker', 'node1'], ['worker', 'node2'],
+    ]);
+    assert.deepEqual(res.all.map((x) => [x.env.G, x.env.L]), [['g', undefined], ...[1, 2, 3, 4].map(() => ['g', 'w'])]);
+    // cores in rank order per host: on node1 ranks 0 and 3 get its first and second core
+    assert.notEqual(res.all[0].cpus, res.all[3].cpus);
+    assert.match(r.stdout, /^ {2}node1 +2 ranks: 0,3$/m);
+    assert.match(r.stdout, /^ {2}node2 +2 ranks: 1,4$/m);
+    assert.match(r.stdout, /^ {2}node3 +1 rank : 2$/m);
+    for (const x of res.all) assert.match(r.stderr, new RegExp(`^\\[${x.host}\\] rank ${x.rank} bound to core ${x.cpus} \\(cpus ${x.cpus}\\)$`, 'm'));
+    await assertClean('after an MPMD job');
+  });
+
   test('a host\'s link goes down mid-job: ERR_PEER_LOST naming the host within ~10 s, never a hang, nothing left', async () => {
     const run = startOrchidrun([...base(), '--hosts', HOSTS4, JOB, 'traffic'], { timeoutMs: 60_000 });
     await run.waitFor(/^FLOWING /gm, 4, 30_000); // every rank has exchanged messages

@@ -121,3 +121,26 @@ test('--output-filename DIR: each rank\'s stdout and stderr in DIR/1/rank.N/, as
   assert.match(r.stdout, /^worker 1 done$/m);
   assert.match(r.stderr, /^worker 2 stderr$/m);
 });
+
+const { probeAddon } = await import('../dist/transport/mpi/addon.js');
+const mpi = probeAddon();
+const noMpi = mpi.available ? false : `the addon is not built: ${mpi.reason}`;
+
+test('--transport mpi: MPMD runs under mpiexec (one world, per-section env), --display-map; what it cannot do is refused by name', { skip: process.env.CI ? false : noMpi, timeout: 180_000 }, async () => {
+  const r = await orchidrun(['--transport', 'mpi', '--display-map', '-genv', 'OT_G', 'g', '-n', '1', '-env', 'OT_L', 'm', MASTER, 'a1', ':', '-n', '2', '-env', 'OT_L', 'w', WORKER], T);
+  assert.equal(r.code, 0, r.stderr);
+  const res = result(r.stdout);
+  assert.equal(res.size, 3);
+  assert.deepEqual(res.answers, [{ from: 1, result: 11 }, { from: 2, result: 22 }]);
+  assert.deepEqual(res.all.map((x) => [x.role, x.appnum, x.args, x.env.G, x.env.L]), [
+    ['master', '0', ['a1'], 'g', 'm'],
+    ['worker', '1', [], 'g', 'w'],
+    ['worker', '1', [], 'g', 'w'],
+  ]);
+  assert.match(r.stdout, /^ {2}section 2: worker\.mjs: ranks 1-2$/m);
+  if (mpi.flavor === 'mpich') {
+    const rb = await orchidrun(['--transport', 'mpi', '--report-bindings', '-n', '1', MASTER, ':', WORKER], T);
+    assert.equal(rb.code, 2);
+    assert.match(rb.stderr, /^orchidrun: --report-bindings with --transport mpi: MPICH's mpiexec \(Hydra\) cannot report bindings; use --transport ws\n/);
+  }
+});

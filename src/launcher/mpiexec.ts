@@ -117,10 +117,10 @@ export function mpiexecCommand(opts: LaunchOptions): { cmd: MpiexecCommand; np: 
     for (const [k, v] of Object.entries(rankEnv)) args.push('-x', `${k}=${v}`);
   }
   // MPMD: each section `-n N [env K=V …] COMMAND` after a ':' (both MPIs take the colon syntax)
-  const envProg = plan.apps.some((a) => Object.keys(a.env).length > 0) ? findOnPath('env') ?? '/usr/bin/env' : undefined;
+  const envProg = plan.apps.length > 1 || Object.keys(plan.apps[0]!.env).length > 0 ? findOnPath('env') ?? '/usr/bin/env' : undefined;
   plan.apps.forEach((app, k) => {
     const rc = rankCommand(app.script, app.args);
-    const own = Object.entries(app.env).map(([n, v]) => `${n}=${v}`);
+    const own = Object.entries({ ...app.env, ...(plan.apps.length > 1 ? { ORCHID_APPNUM: String(k) } : {}) }).map(([n, v]) => `${n}=${v}`);
     const cmdline = own.length > 0 ? [envProg!, ...own, rc.file, ...rc.args] : [rc.file, ...rc.args];
     if (plan.apps.length > 1) {
       if (k > 0) args.push(':');

@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { init } from 'orchid-mpi';
 
 // `node --test test/` also runs every .mjs under test/ as a test file: nothing to do then.
-if (process.env.ORCHID_RANK === undefined) process.exit(0);
+if (process.env.ORCHID_JOB === undefined) process.exit(0);
 
 const world = await init();
 const me = {

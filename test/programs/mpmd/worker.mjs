@@ -3,7 +3,7 @@ import { hostname } from 'node:os';
 import { readFileSync } from 'node:fs';
 import { init } from 'orchid-mpi';
 
-if (process.env.ORCHID_RANK === undefined) process.exit(0);
+if (process.env.ORCHID_JOB === undefined) process.exit(0);
 
 const world = await init();
 const me = {
