@@ -155,3 +155,11 @@ test('--bind-to core: cores from sysfs, hardware threads together, big cores fir
   assert.deepEqual(hostCores([0, 1, 2, 3], smt).map((c) => [c.id, c.cpus, c.kind]), [[0, [0, 2], undefined], [1, [1, 3], undefined]]);
   assert.deepEqual(hostCores([1, 3], smt).map((c) => c.cpus), [[1, 3]]);
 });
+
+test('orchidrun --help shows every mpiexec convention', async () => {
+  const { RUN_HELP } = await import('../dist/cli/usage.js');
+  for (const flag of ['-configfile FILE', ' : ', '-genv K V', '-env K V', '-x K[=V]', '-H, --host', '-machinefile', '-N, --npernode',
+    '--map-by slot|node', '--display-map', '--bind-to core|none', '--report-bindings', '--oversubscribe', '--output-filename DIR', 'big.LITTLE']) {
+    assert.ok(RUN_HELP.includes(flag), `--help mentions ${flag}`);
+  }
+});

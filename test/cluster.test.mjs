@@ -203,7 +203,7 @@ describe('ssh bootstrap on 4 emulated hosts', clusterSkip(), () => {
     assert.notEqual(res.all[0].cpus, res.all[3].cpus);
     assert.match(r.stdout, /^ {2}node1 +2 ranks: 0,3$/m);
     assert.match(r.stdout, /^ {2}node2 +2 ranks: 1,4$/m);
-    assert.match(r.stdout, /^ {2}node3 +1 rank : 2$/m);
+    assert.match(r.stdout, /^ {2}node3 +1 rank: +2$/m);
     for (const x of res.all) assert.match(r.stderr, new RegExp(`^\\[${x.host}\\] rank ${x.rank} bound to core ${x.cpus} \\(cpus ${x.cpus}\\)$`, 'm'));
     await assertClean('after an MPMD job');
   });

@@ -37,17 +37,18 @@ Options:
       --map-by slot|node slot (default): fill each host's slots in turn; node:
                          one rank per host, round-robin
       --display-map      print the rank -> host map before the job starts
-      --bind-to core|none  core: pin each rank to one core of its host (taskset),
-                         in rank order, wrapping around; fastest cores first on
-                         big.LITTLE boards (default none)
+      --bind-to core|none  core: pin each rank to one core of its host
+                         (taskset, util-linux), in rank order, wrapping around;
+                         fastest cores first on big.LITTLE boards (default none)
       --report-bindings  each rank's binding as a line on its stderr
-      --oversubscribe    more ranks than slots/cores on a host is intended
+      --oversubscribe    more ranks than a host's slots or cores is intended
+                         (lifts the limit on ranks per host)
       --transport T      auto | ws | mpi (default auto)
       --bootstrap B      fork | ssh | slurm (default: fork for this host, ssh
                          for others; slurm inside a Slurm allocation)
-      --env K=V, -env K V  set K for the ranks (repeatable); in MPMD, for this
-                         section only
-      -genv K V, -genv K=V set K for every rank (every section)
+      --env K=V          set K for the ranks (repeatable); in MPMD for this
+      -env K V           section only (MPICH's -env)
+      -genv K V|K=V      set K for every rank of every section
       --export K[,K2]    pass the launcher's K to the ranks (repeatable)
   -x K[=V]               Open MPI: pass K with value V, or the launcher's K
   -l, --tag-output       prefix every output line with [rank]

@@ -25,7 +25,7 @@ export function jobMapLines(plan: Pick<JobPlan, 'placement' | 'apps' | 'mapBy' |
   const lines = [`======================== JOB MAP ========================`];
   lines.push(`${p.np} rank${p.np === 1 ? '' : 's'} on ${p.hosts.length} host${p.hosts.length === 1 ? '' : 's'}, mapped by ${plan.mapBy}, bound to ${plan.bindTo}`);
   const width = Math.max(...p.hosts.map((h) => h.name.length));
-  for (const h of p.hosts) lines.push(`  ${h.name.padEnd(width)}  ${String(h.ranks.length).padStart(3)} rank${h.ranks.length === 1 ? ' ' : 's'}: ${rankRanges(h.ranks)}`);
+  for (const h of p.hosts) lines.push(`  ${h.name.padEnd(width)}  ${String(h.ranks.length).padStart(3)} ${h.ranks.length === 1 ? 'rank: ' : 'ranks:'} ${rankRanges(h.ranks)}`);
   if (plan.apps.length > 1) {
     plan.apps.forEach((a, k) => {
       const ranks = Array.from({ length: a.np }, (_, i) => a.first + i);
