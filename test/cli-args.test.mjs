@@ -107,6 +107,7 @@ test('aliases: -genv K V, -x K[=V], -H/--host, -machinefile, -N/--npernode, --ma
   argErr(['--bind-to', 'socket', 'x.js'], /--bind-to must be core or none, got "socket"/);
   argErr(['-genv', 'A'], /option -genv needs a value/);
   argErr(['-x', '1BAD', 'x.js'], /-x: bad variable name "1BAD"/);
+  argErr(['-x', 'ORCHID_TEST_SURELY_UNSET', 'x.js'], /^-x ORCHID_TEST_SURELY_UNSET: ORCHID_TEST_SURELY_UNSET is not set in the environment \(give -x ORCHID_TEST_SURELY_UNSET=VALUE\)/);
   argErr(['-genv', 'A-B', '1', 'x.js'], /-genv: bad variable name "A-B"/);
   argErr(['--display-map=1', 'x.js'], /option --display-map takes no value/);
   argErr(['--bind-too', 'core', 'x.js'], /unknown option "--bind-too"/);

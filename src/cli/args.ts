@@ -146,7 +146,11 @@ export function parseRunArgs(argv: readonly string[]): ParsedRun {
           case 'x': {
             // Open MPI: -x NAME (its current value) or -x NAME=VALUE; one variable, commas are part of VALUE
             const k = value!.indexOf('=');
-            if (k < 0) exp.push(envName(value!, opt));
+            if (k < 0) {
+              envName(value!, opt);
+              if (process.env[value!] === undefined) throw usage(`${opt} ${value}: ${value} is not set in the environment (give -x ${value}=VALUE)`);
+              exp.push(value!);
+            }
             else genv[envName(value!.slice(0, k), opt)] = value!.slice(k + 1);
             break;
           }
