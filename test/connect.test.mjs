@@ -101,22 +101,26 @@ for (const eager of ['64', '0']) {
       const port = listeningPort(pid0);
       const closed = [];
       const opened = [];
+      const env = readFileSync(`/proc/${pid0}/environ`, 'utf8').split('\0');
+      const jobId = env.find((e) => e.startsWith('ORCHID_JOB='))?.slice('ORCHID_JOB='.length);
+      assert.ok(jobId, 'the job id of rank 0');
       const t0 = Date.now();
+      // First WebSockets that upgrade (with the right job id), get the challenge and stay silent...
+      let upgraded = 0;
+      for (let i = 0; i < WS; i++) {
+        const ws = new WebSocket(`ws://127.0.0.1:${port}/`, { headers: { 'x-orchid-job': jobId }, perMessageDeflate: false });
+        ws.on('error', () => {});
+        opened.push(new Promise((r) => ws.once('message', r).once('close', r)));
+        ws.on('open', () => upgraded++);
+        closed.push(new Promise((r) => ws.once('close', () => r(Date.now() - t0))));
+      }
+      await Promise.all(opened);
+      // ...then raw TCP connections that never say a word.
       for (let i = 0; i < RAW; i++) {
         const s = connect({ host: '127.0.0.1', port });
         s.on('error', () => {});
         opened.push(new Promise((r) => s.once('connect', r).once('close', r)));
         closed.push(new Promise((r) => s.once('close', () => r(Date.now() - t0))));
-      }
-      const env = readFileSync(`/proc/${pid0}/environ`, 'utf8').split('\0');
-      const jobId = env.find((e) => e.startsWith('ORCHID_JOB='))?.slice('ORCHID_JOB='.length);
-      assert.ok(jobId, 'the job id of rank 0');
-      let upgraded = 0;
-      for (let i = 0; i < WS; i++) {
-        const ws = new WebSocket(`ws://127.0.0.1:${port}/`, { headers: { 'x-orchid-job': jobId }, perMessageDeflate: false });
-        ws.on('error', () => {});
-        ws.on('open', () => upgraded++);
-        closed.push(new Promise((r) => ws.once('close', () => r(Date.now() - t0))));
       }
       await Promise.all(opened);
       writeFileSync(go, '');
@@ -126,6 +130,7 @@ for (const eager of ['64', '0']) {
       const refused = times.filter((ms) => ms < 1000).length;
       t.diagnostic(`${RAW + WS} connections: ${refused} closed within 1 s, the last after ${worst} ms; ${upgraded} WebSockets upgraded`);
       assert.ok(worst < DEADLINE_MS + 5000, `a connection stayed open ${worst} ms (deadline ${DEADLINE_MS} ms)`);
+      assert.equal(upgraded, WS, 'the silent WebSockets were upgraded');
       assert.ok(refused >= RAW - 200, `only ${refused} connections were refused at once: no cap on unauthenticated connections?`);
       const r = await job.result;
       assert.equal(r.hung, false, `the job hung:\n${r.stdout}\n${r.stderr}`);
