@@ -423,6 +423,7 @@ export class WsMesh implements Links {
     };
     arm(AUTH_DEADLINE_MS);
     this.unproven.set(sock, entry);
+    sock.unref(); // a connection, proven or not, never keeps a finished program alive
     sock.once('close', () => this.proven(sock));
   }
 
