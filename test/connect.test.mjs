@@ -70,6 +70,14 @@ test('a send whose connect keeps failing with EMFILE fails the job, naming the c
   assert.ok(Date.now() - t0 < 45_000, 'the job failed within the connect timeout, not the 60 s the program sleeps');
 });
 
+test('a peer connecting to a rank whose event loop is blocked past the auth deadline is not cut off', async () => {
+  const r = await orchidrun(['-n', '2', 'busy-listener.mjs'], { cwd: DIR, env: { ORCHID_EAGER_CONNECT: '0' }, timeoutMs: 90_000 });
+  assert.equal(r.hung, false, `the job hung:\n${r.stdout}\n${r.stderr}`);
+  assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
+  assert.match(r.stdout, /^rank 1 got hello while you compute$/m);
+  assert.match(r.stdout, /^rank 0 got done$/m);
+});
+
 /** The TCP port `pid` listens on (its one listening TCP socket: the mesh's). */
 function listeningPort(pid) {
   const inodes = new Set();

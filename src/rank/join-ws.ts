@@ -57,7 +57,7 @@ export async function joinWs(env: NodeJS.ProcessEnv, timeoutMs: number | undefin
   // A message this rank already reported sent cannot be delivered: the job's result would be
   // wrong, so this rank ends it (its line names the cause; the launcher reports the exit).
   let fatal = (err: OrchidError): void => {
-    process.stderr.write(`orchid: rank ${rank}: ${err.name} [${err.code}]: ${err.message}\n`);
+    process.stderr.write(`orchid: ${err.name} [${err.code}]: ${err.message}\n`);
     process.exit(1);
   };
   const mesh = new WsMesh(

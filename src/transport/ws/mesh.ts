@@ -244,7 +244,7 @@ class OutLink implements Link {
       mesh.forget(this.peer, this);
       return;
     }
-    const err = new OrchidError('ERR_TRANSPORT', `send to ${who}: ${msg}; ${n} message${n === 1 ? '' : 's'} not delivered`);
+    const err = new OrchidError('ERR_TRANSPORT', `send: ${msg}; ${n} message${n === 1 ? '' : 's'} not delivered`);
     if (mesh.opts.fatal) {
       this.dead = err.message;
       const q = this.queue;
