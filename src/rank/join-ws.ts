@@ -6,13 +6,18 @@ import { WsBackend, type WsWorld } from '../comm/backends/ws.js';
 import { Comm } from '../comm/comm.js';
 import { OrchidError } from '../errors.js';
 import { Engine } from '../transport/engine.js';
-import { WsMesh, type PeerAddress } from '../transport/ws/mesh.js';
+import { CONNECT_TIMEOUT_MS, WsMesh, type PeerAddress } from '../transport/ws/mesh.js';
 import { connectCoordinator, type CoordClient } from './coord-client.js';
 import { readSecret, watchLauncher } from './launcher-pipe.js';
 import { makeRuntime } from './runtime.js';
 
 const EAGER_LIMIT = envInt('ORCHID_EAGER_LIMIT', 64 * 1024);
 const WINDOW = envInt('ORCHID_EAGER_WINDOW', 4 * 1024 * 1024);
+/** Jobs of up to this many ranks open every connection during init(), so that no first
+ *  message waits for the sender's event loop (ORCHID_EAGER_CONNECT; 0: always lazily). */
+export const EAGER_CONNECT_MAX = 64;
+/** How long init() waits for those connections before going on (they keep trying). */
+export const EAGER_CONNECT_WAIT_MS = 10_000;
 
 function envInt(name: string, dflt: number): number {
   const v = process.env[name];
@@ -47,7 +52,18 @@ export async function joinWs(env: NodeJS.ProcessEnv, timeoutMs: number | undefin
   watchLauncher(rank);
   const ws = newWsWorld(rank, size, host);
   const { engine, hosts } = ws;
-  const mesh = new WsMesh({ rank, size, job, host, secret, addr: env.ORCHID_ADDR || '127.0.0.1', unix: env.ORCHID_WS_UNIX !== '0' }, engine);
+  const eagerMax = envInt('ORCHID_EAGER_CONNECT', EAGER_CONNECT_MAX);
+  const connectTimeoutMs = envInt('ORCHID_CONNECT_TIMEOUT', CONNECT_TIMEOUT_MS);
+  // A message this rank already reported sent cannot be delivered: the job's result would be
+  // wrong, so this rank ends it (its line names the cause; the launcher reports the exit).
+  let fatal = (err: OrchidError): void => {
+    process.stderr.write(`orchid: ${err.name} [${err.code}]: ${err.message}\n`);
+    process.exit(1);
+  };
+  const mesh = new WsMesh(
+    { rank, size, job, host, secret, addr: env.ORCHID_ADDR || '127.0.0.1', unix: env.ORCHID_WS_UNIX !== '0', connectTimeoutMs, fatal: (e) => fatal(e) },
+    engine,
+  );
   const me = await mesh.listen();
   let coord: CoordClient;
   try {
@@ -70,9 +86,11 @@ export async function joinWs(env: NodeJS.ProcessEnv, timeoutMs: number | undefin
       coord.close();
     },
   });
-  coord.on('exit', (peer, code, signal) =>
-    engine.peerExited(peer, signal ? `its process was killed by ${signal}` : `its process exited with code ${code}`),
-  );
+  coord.on('exit', (peer, code, signal) => {
+    const why = signal ? `its process was killed by ${signal}` : `its process exited with code ${code}`;
+    mesh.peerExited(peer, why);
+    engine.peerExited(peer, why);
+  });
   coord.on('abort', (code, reason) => {
     const err = new OrchidError('ERR_ABORTED', `the job was aborted (code ${code}): ${reason}`);
     rt.ended ??= err;
@@ -82,5 +100,12 @@ export async function joinWs(env: NodeJS.ProcessEnv, timeoutMs: number | undefin
     process.stderr.write(`orchid: rank ${rank}: lost the connection to the launcher, exiting\n`);
     process.exit(1);
   });
+  const base = fatal;
+  fatal = (err) => {
+    rt.ended ??= err;
+    engine.failAll(err);
+    base(err);
+  };
+  if (size > 1 && size <= eagerMax) await mesh.connectAll(EAGER_CONNECT_WAIT_MS);
   return (rt.world = new Comm(rt, new WsBackend(ws, 0, Array.from({ length: size }, (_, i) => i), rank)));
 }

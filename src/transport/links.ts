@@ -18,7 +18,7 @@ export interface LinkEvents {
 }
 
 export interface Links {
-  /** the ordered channel for this rank's messages to `peer`, opened on first use */
+  /** the ordered channel for this rank's messages to `peer` (opened at init or on first use) */
   to(peer: number): Link;
   /** whether a connection from `peer` is open now */
   hasInbound(peer: number): boolean;
