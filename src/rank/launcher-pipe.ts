@@ -148,17 +148,23 @@ export function report(msg: Record<string, unknown>): void {
   }
 }
 
+function firstLine(text: string): string {
+  const lines = text.split('\n').filter((l) => l.trim() !== '');
+  const first = (lines[0] ?? '').slice(0, 500);
+  return lines.length > 1 ? `${first} …` : first;
+}
+
 /** name, code, message and the first stack frame outside node's own and orchid's code. */
 export function describeError(err: unknown): Record<string, unknown> {
   if (!(err instanceof Error)) return { name: typeof err, message: String(err).slice(0, 500) };
   const e = err as Error & { code?: unknown };
   const frames = (e.stack ?? '').split('\n').filter((l) => /^\s+at /.test(l));
-  const user = frames.find((l) => !/node:internal|\(node:|orchid-mpi|\/dist\/(comm|rank|transport|launcher|codec)\//.test(l)) ?? frames[0];
+  const user = frames.find((l) => !/node:internal|\(node:|\/node_modules\/|\/dist\/(comm|rank|transport|launcher|codec)\//.test(l));
   const where = user ? /\(?((?:file:\/\/)?\/[^()\s]+:\d+:\d+)\)?\s*$/.exec(user)?.[1] : undefined;
   return {
     name: e.name,
     ...(typeof e.code === 'string' || typeof e.code === 'number' ? { code: e.code } : {}),
-    message: String(e.message).slice(0, 500),
+    message: firstLine(String(e.message)),
     ...(where ? { at: where.replace(/^file:\/\//, '') } : {}),
   };
 }

@@ -79,6 +79,48 @@ switch (mode) {
     }
     break;
   }
+  case 'throw-own': {
+    // rank F throws an error with own properties (ARGS[1]: orchid | assert); the others block in
+    // recv(F) and let their ERR_PEER_LOST go uncaught too (victims)
+    const f = Number(args[0]);
+    const world = await init();
+    if (rank === f) {
+      await othersReady(world);
+      if (args[1] === 'assert') (await import('node:assert/strict')).deepEqual({ a: 1 }, { a: 2 });
+      await world.send(1, size + 5); // OrchidError ERR_RANK
+    }
+    const r = world.recv(f);
+    await world.send('ready', f, READY);
+    await r;
+    break;
+  }
+  case 'leave-early': {
+    // rank F exits with code 0 after init without finalize; the others' recv(F) fails (uncaught)
+    const f = Number(args[0]);
+    const world = await init();
+    if (rank === f) {
+      await othersReady(world);
+      process.exit(0);
+    }
+    const r = world.recv(f);
+    await world.send('ready', f, READY);
+    await r;
+    break;
+  }
+  case 'pending': {
+    // rank 0 idles, rank 1 waits in recv(2, 5), rank 2 in finalize, rank 3 in a synchronous loop
+    const world = await init();
+    await world.barrier();
+    say(`rank ${rank} in place`);
+    if (rank === 0) forever();
+    else if (rank === 1) await world.recv(2, 5);
+    else if (rank === 2) await world.finalize();
+    else {
+      const end = Date.now() + Number(args[0] ?? 60) * 1000;
+      while (Date.now() < end);
+    }
+    break;
+  }
   case 'abort': {
     // rank F calls abort(CODE) while the others wait in barrier
     const [f, code] = args.map(Number);
