@@ -142,6 +142,21 @@ describe('ssh bootstrap on 4 emulated hosts', clusterSkip(), () => {
     await assertClean('after kill -9 of a proxy');
   });
 
+  test('kill -9 of a remote proxy while its rank runs a synchronous loop: the rank dies within seconds, the launcher says the proxy was killed', async () => {
+    const run = startOrchidrun([...base(), '--hosts', 'node1,node2', JOB, 'spin', '120'], { timeoutMs: 90_000 });
+    await run.waitFor(/^WAIT /gm, 2, 30_000);
+    const victim = waits(run.stdout).find((w) => w.host === 'node2');
+    assert.match(readFileSync(`/proc/${victim.ppid}/cmdline`, 'utf8'), /launcher\/proxy\.js/);
+    process.kill(victim.ppid, 'SIGKILL');
+    const t0 = Date.now();
+    const r = await run.result;
+    assert.equal(r.hung, false);
+    assert.equal(r.code, 255, r.stderr);
+    assert.match(launcherLines(r.stderr)[0], /^orchidrun: the proxy on host node2 was killed \(by SIGKILL\b.*; rank 1 lost$/);
+    assert.deepEqual(await waitDead([victim.pid], Math.max(0, 8000 - (Date.now() - t0))), [], 'the spinning rank outlived its proxy');
+    await assertClean('after kill -9 of the proxy of a spinning rank');
+  });
+
   test('kill -9 of the launcher: every proxy sees its session end and ends its ranks, nothing left', async () => {
     const run = startOrchidrun([...base(), '--hosts', HOSTS4, JOB, 'wait'], { timeoutMs: 60_000 });
     await run.waitFor(/^WAIT /gm, 4, 30_000);

@@ -205,7 +205,7 @@ export class JobRun implements Job {
     this.links.push(link);
     this.openLinks++;
     link.on('event', (ev) => this.onEvent(link, ev));
-    link.on('close', (problem) => this.onLinkClose(host, problem));
+    link.on('close', (problem) => this.onLinkClose(host, problem, link));
     link.send(spec);
     if (link.via !== 'fork') {
       link.startHeartbeat(HEARTBEAT_MS, hbTimeout, (silent) =>
@@ -334,8 +334,16 @@ export class JobRun implements Job {
     });
   }
 
-  private onLinkClose(host: HostPlan, problem: string | undefined): void {
+  private onLinkClose(host: HostPlan, problem: string | undefined, link?: ProxyLink): void {
     this.openLinks--;
+    if (link?.reaper && !link.saidDone && !link.wasLost) {
+      // the proxy is gone without ending its ranks: kill what is left of this job on that host
+      this.openLinks++;
+      void link.reaper(this.id).then(() => {
+        this.openLinks--;
+        this.maybeFinish();
+      });
+    }
     const lost = host.ranks.filter((r) => !this.ranks[r]!.exited);
     for (const r of lost) {
       this.ranks[r]!.exited = true;

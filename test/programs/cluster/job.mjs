@@ -27,6 +27,15 @@ switch (mode) {
     }
     break;
   }
+  case 'spin': {
+    // every rank says where it is, then runs a synchronous loop for SECONDS (argv[3]): its
+    // event loop does not turn
+    await world.barrier();
+    console.log(`WAIT ${JSON.stringify(me)}`);
+    const end = Date.now() + Number(process.argv[3] ?? 60) * 1000;
+    while (Date.now() < end);
+    break;
+  }
   case 'traffic': {
     // keep messages flowing around the ring until killed
     console.log(`WAIT ${JSON.stringify(me)}`);
