@@ -13,6 +13,7 @@ const forever = () => setInterval(() => {}, 1 << 30);
 const say = (text) => process.stdout.write(`${text}\n`);
 
 say(`pid ${process.pid} ppid ${process.ppid} rank ${rank}`);
+if (process.env.FAULT_SAY_JOB) say(`job ${process.env.ORCHID_JOB}`);
 
 /** The tag on which the other ranks tell the failing one they are in place. */
 const READY = 999;
@@ -109,13 +110,23 @@ switch (mode) {
   }
   case 'pending': {
     // rank 0 idles, rank 1 waits in recv(2, 5), rank 2 in finalize, rank 3 in a synchronous loop
+    // (rank 3 starts its loop once the others told it they are in place)
     const world = await init();
     await world.barrier();
-    say(`rank ${rank} in place`);
-    if (rank === 0) forever();
-    else if (rank === 1) await world.recv(2, 5);
-    else if (rank === 2) await world.finalize();
-    else {
+    if (rank !== 3) say(`rank ${rank} in place`);
+    if (rank === 0) {
+      await world.send('ready', 3, READY);
+      forever();
+    } else if (rank === 1) {
+      const r = world.recv(2, 5);
+      await world.send('ready', 3, READY);
+      await r;
+    } else if (rank === 2) {
+      await world.send('ready', 3, READY);
+      await world.finalize();
+    } else {
+      await othersReady(world);
+      say(`rank ${rank} in place`);
       const end = Date.now() + Number(args[0] ?? 60) * 1000;
       while (Date.now() < end);
     }
