@@ -45,7 +45,7 @@ test('an uncaught exception after init, while the others block in a collective: 
   assert.doesNotMatch(r.stdout, /unexpectedly/);
   const lines = launcherLines(r.stderr);
   assert.equal(lines.length, 1, `one launcher line:\n${r.stderr}`);
-  assert.match(lines[0], /^orchidrun: rank 2 on host \S+ exited with code 1 \(last stderr line: "Error: boom from rank 2 in place of allreduce"\)$/);
+  assert.match(lines[0], /^orchidrun: rank 2 on host \S+ exited with code 1 after an uncaught Error: boom from rank 2 in place of allreduce \(at \S*fault\.mjs:\d+:\d+\)$/);
   await assertAllGone(r.stdout, 4);
 });
 

@@ -410,6 +410,10 @@ export class JobRun implements Job {
 
   private maybeFinish(): void {
     if (this.finished || !this.started || this.openLinks > 0) return;
+    if (this.victim && !this.ending) {
+      this.failWith(this.victim.result); // everyone is gone: the held-back failure is the answer
+      return;
+    }
     this.finished = true;
     for (const t of this.timers) clearTimeout(t);
     this.stopStdin?.();

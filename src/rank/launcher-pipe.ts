@@ -156,7 +156,15 @@ function firstLine(text: string): string {
 
 /** name, code, message and the first stack frame outside node's own and orchid's code. */
 export function describeError(err: unknown): Record<string, unknown> {
-  if (!(err instanceof Error)) return { name: typeof err, message: String(err).slice(0, 500) };
+  if (!(err instanceof Error)) {
+    let text: string;
+    try {
+      text = typeof err === 'string' ? err : (JSON.stringify(err) ?? String(err));
+    } catch {
+      text = String(err);
+    }
+    return { name: `${typeof err} (not an Error)`, message: firstLine(text) };
+  }
   const e = err as Error & { code?: unknown };
   const frames = (e.stack ?? '').split('\n').filter((l) => /^\s+at /.test(l));
   const user = frames.find((l) => !/node:internal|\(node:|\/node_modules\/|\/dist\/(comm|rank|transport|launcher|codec)\//.test(l));
