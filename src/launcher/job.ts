@@ -336,7 +336,7 @@ export class JobRun implements Job {
 
   private onLinkClose(host: HostPlan, problem: string | undefined, link?: ProxyLink): void {
     this.openLinks--;
-    if (link?.reaper && !link.saidDone && !link.wasLost) {
+    if (link?.reaper && link.wasReady && !link.saidDone && !link.wasLost) {
       // the proxy is gone without ending its ranks: kill what is left of this job on that host
       this.openLinks++;
       void link.reaper(this.id).then(() => {

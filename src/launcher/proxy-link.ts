@@ -28,6 +28,11 @@ export class ProxyLink extends EventEmitter<ProxyLinkEvents> {
     return this.done;
   }
 
+  /** The proxy came up on its host (said 'ready'). */
+  get wasReady(): boolean {
+    return this.ready;
+  }
+
   /** Given up on with lose() (its host stopped answering: a second session would not get through). */
   get wasLost(): boolean {
     return this.lostWhy !== undefined;
