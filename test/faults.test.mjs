@@ -227,3 +227,16 @@ test('no socket file is left behind by ranks killed by a signal or by --timeout'
   assert.equal((await k.result).code, 137);
   assert.deepEqual(socketsOf(id2), [], 'sockets left after kill -9 of a rank');
 });
+
+test('kill -9 of the proxy (fork): its ranks die and the launcher removes their socket files', async () => {
+  const k = startOrchidrun(['-n', '3', PROG, 'block'], { cwd: FAULTS, env: { FAULT_SAY_JOB: '1' }, timeoutMs: 40_000 });
+  await k.waitFor(/^rank \d blocked/gm, 3, 30_000);
+  const id = jobOf(k.stdout);
+  assert.equal(socketsOf(id).length, 3);
+  process.kill(pidsOf(k.stdout)[0].ppid, 'SIGKILL');
+  const r = await k.result;
+  assert.equal(r.code, 255, r.stderr);
+  assert.match(launcherLines(r.stderr)[0], /^orchidrun: the proxy on host \S+ was killed by signal SIGKILL; ranks 0-2 lost$/);
+  assert.deepEqual(socketsOf(id), [], 'sockets left after kill -9 of the proxy');
+  await assertAllGone(r.stdout, 3);
+});

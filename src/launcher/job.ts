@@ -1,7 +1,9 @@
 // One running job: coordinator up, one proxy per host, output collected, exit rules
 // applied (first failing rank decides, teardown within seconds, nothing left behind).
 import { randomBytes } from 'node:crypto';
-import { constants } from 'node:os';
+import { rmSync } from 'node:fs';
+import { constants, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { newSecret } from '../transport/auth.js';
 import { Coordinator } from './coordinator.js';
@@ -336,6 +338,12 @@ export class JobRun implements Job {
 
   private onLinkClose(host: HostPlan, problem: string | undefined, link?: ProxyLink): void {
     this.openLinks--;
+    if (host.local && link && !link.saidDone) {
+      // the proxy died without cleaning up after its ranks (they were killed with it): their sockets
+      let dir = this.plan.env.TMPDIR || tmpdir();
+      if (dir.length > 1 && dir.endsWith('/')) dir = dir.slice(0, -1);
+      for (const r of host.ranks) rmSync(join(dir, `orchid-${this.id.slice(0, 12)}-${r}.sock`), { force: true });
+    }
     if (link?.reaper && link.wasReady && !link.saidDone && !link.wasLost) {
       // the proxy is gone without ending its ranks: kill what is left of this job on that host
       this.openLinks++;
