@@ -142,6 +142,40 @@ describe('ssh bootstrap on 4 emulated hosts', clusterSkip(), () => {
     await assertClean('after kill -9 of a proxy');
   });
 
+  test('kill -9 of a remote proxy while its rank runs a synchronous loop: the rank dies within seconds, the launcher says the proxy was killed', async () => {
+    const run = startOrchidrun([...base(), '--hosts', 'node1,node2', JOB, 'spin', '120'], { timeoutMs: 150_000 });
+    await run.waitFor(/^WAIT /gm, 2, 60_000);
+    const victim = waits(run.stdout).find((w) => w.host === 'node2');
+    assert.match(readFileSync(`/proc/${victim.ppid}/cmdline`, 'utf8'), /launcher\/proxy\.js/);
+    process.kill(victim.ppid, 'SIGKILL');
+    const t0 = Date.now();
+    const r = await run.result;
+    assert.equal(r.hung, false);
+    assert.equal(r.code, 255, r.stderr);
+    assert.match(launcherLines(r.stderr)[0], /^orchidrun: the proxy on host node2 was killed \(by SIGKILL\b.*; rank 1 lost$/);
+    assert.deepEqual(await waitDead([victim.pid], Math.max(0, 8000 - (Date.now() - t0))), [], 'the spinning rank outlived its proxy');
+    await assertClean('after kill -9 of the proxy of a spinning rank');
+  });
+
+  test('--timeout over ssh: one line per rank (with its host) saying what it waits for; no socket file left on the hosts', async () => {
+    const FAULT = join(ROOT, 'test/programs/faults/fault.mjs');
+    const run = startOrchidrun([...base(), '--hosts', 'node1:2,node2:2', '--timeout', '25', '--env', 'FAULT_SAY_JOB=1', FAULT, 'pending'], { timeoutMs: 120_000 });
+    await run.waitFor(/^rank \d in place$/gm, 4, 90_000);
+    const id = /^job ([0-9a-f]+)$/m.exec(run.stdout)[1];
+    const sockets = () => readdirSync('/tmp').filter((f) => f.startsWith(`orchid-${id.slice(0, 12)}-`) && f.endsWith('.sock'));
+    assert.equal(sockets().length, 4, 'each rank listens on its socket while it runs');
+    const r = await run.result;
+    assert.equal(r.hung, false);
+    assert.equal(r.code, 124, r.stderr);
+    assert.match(r.stderr, /^orchidrun: rank 0 \(host node1\): running \(no pending call\)$/m);
+    assert.match(r.stderr, /^orchidrun: rank 1 \(host node1\): recv\(source 2, tag 5\) for \d+\.\d s$/m);
+    assert.match(r.stderr, /^orchidrun: rank 2 \(host node2\): in finalize for \d+\.\d s/m);
+    assert.match(r.stderr, /^orchidrun: rank 3 \(host node2\): no answer: busy \(not in the event loop\)$/m);
+    assert.equal(launcherLines(r.stderr).at(-1), 'orchidrun: job timed out after 25 s');
+    assert.deepEqual(sockets(), [], 'socket files left after --timeout');
+    await assertClean('after --timeout');
+  });
+
   test('kill -9 of the launcher: every proxy sees its session end and ends its ranks, nothing left', async () => {
     const run = startOrchidrun([...base(), '--hosts', HOSTS4, JOB, 'wait'], { timeoutMs: 60_000 });
     await run.waitFor(/^WAIT /gm, 4, 30_000);

@@ -2,6 +2,8 @@
 // and a launcher killed with SIGKILL. Every rank prints its pid (and its proxy's), so the
 // tests check by pid that nothing is left alive. Time bounds are generous and only catch hangs.
 import assert from 'node:assert/strict';
+import { readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { isAlive, orchidrun, ROOT, startOrchidrun, waitDead } from './helpers/run.mjs';
@@ -43,7 +45,7 @@ test('an uncaught exception after init, while the others block in a collective: 
   assert.doesNotMatch(r.stdout, /unexpectedly/);
   const lines = launcherLines(r.stderr);
   assert.equal(lines.length, 1, `one launcher line:\n${r.stderr}`);
-  assert.match(lines[0], /^orchidrun: rank 2 on host \S+ exited with code 1 \(last stderr line: "Error: boom from rank 2 in place of allreduce"\)$/);
+  assert.match(lines[0], /^orchidrun: rank 2 on host \S+ exited with code 1 after an uncaught Error: boom from rank 2 in place of allreduce \(at \S*fault\.mjs:\d+:\d+\)$/);
   await assertAllGone(r.stdout, 4);
 });
 
@@ -136,4 +138,105 @@ test('after finalize(), send/recv/barrier/isend fail with ERR_FINALIZED; init() 
       assert.match(e.message, new RegExp(`^${call}\\b`), 'the message names the call');
     }
   }
+});
+
+// ---- what the launcher says: the error that caused the failure, who waits for what, no stale sockets ----
+
+test('an uncaught OrchidError: the summary line gives its name, code, message and place, not the last stderr line', async () => {
+  const r = await orchidrun(['-n', '3', PROG, 'throw-own', '1'], opts);
+  assert.equal(r.hung, false, `the job hung:\n${r.stdout}\n${r.stderr}`);
+  assert.equal(r.code, 1, r.stderr);
+  const lines = launcherLines(r.stderr);
+  assert.equal(lines.length, 1, `one launcher line:\n${r.stderr}`);
+  assert.match(lines[0], /^orchidrun: rank 1 on host \S+ exited with code 1 after an uncaught OrchidError \(ERR_RANK\): send: destination 8 is not a rank of this communicator .*\(at \S*fault\.mjs:\d+:\d+\)$/);
+  assert.doesNotMatch(lines[0], /last stderr line|"\}"/);
+});
+
+test('an uncaught AssertionError: name, code and the first line of its message', async () => {
+  const r = await orchidrun(['-n', '3', PROG, 'throw-own', '2', 'assert'], opts);
+  assert.equal(r.code, 1, r.stderr);
+  const lines = launcherLines(r.stderr);
+  assert.equal(lines.length, 1, r.stderr);
+  assert.match(lines[0], /^orchidrun: rank 2 on host \S+ exited with code 1 after an uncaught AssertionError \(ERR_ASSERTION\): Expected values to be strictly deep-equal: … \(at \S*fault\.mjs:\d+:\d+\)$/);
+});
+
+test('a rank that leaves with code 0 without finalize: the summary names it, not the ranks that then fail with ERR_PEER_LOST', async () => {
+  for (let i = 0; i < 2; i++) {
+    const r = await orchidrun(['-n', '3', PROG, 'leave-early', '2'], opts);
+    assert.equal(r.hung, false, `the job hung:\n${r.stdout}\n${r.stderr}`);
+    assert.notEqual(r.code, 0, r.stderr);
+    const lines = launcherLines(r.stderr);
+    assert.equal(lines.length, 1, r.stderr);
+    assert.match(lines[0], /^orchidrun: rank 2 on host \S+ exited with code 0 while the others still needed it .*; rank [01] then failed with OrchidError \(ERR_PEER_LOST\): /);
+  }
+});
+
+const PENDING_LINES = [
+  /^orchidrun: rank 0: running \(no pending call\)$/m,
+  /^orchidrun: rank 1: recv\(source 2, tag 5\) for \d+\.\d s$/m,
+  /^orchidrun: rank 2: in finalize for \d+\.\d s \(barrier\(\) for \d+\.\d s\)$/m,
+  /^orchidrun: rank 3: no answer: busy \(not in the event loop\)$/m,
+];
+
+test('--timeout: one line per rank with what it waits for, then the timeout line', async () => {
+  const r = await orchidrun(['-n', '4', '--timeout', '6', PROG, 'pending'], { ...opts, timeoutMs: 40_000 });
+  assert.equal(r.hung, false, `the job hung:\n${r.stdout}\n${r.stderr}`);
+  assert.equal(r.code, 124, r.stderr);
+  for (const re of PENDING_LINES) assert.match(r.stderr, re);
+  const lines = launcherLines(r.stderr);
+  assert.equal(lines.length, 5, r.stderr);
+  assert.equal(lines[4], 'orchidrun: job timed out after 6 s');
+});
+
+test('SIGQUIT prints what every rank waits for and the job goes on; Ctrl-C prints it again and ends the job', async () => {
+  const run = startOrchidrun(['-n', '4', PROG, 'pending', '60'], { cwd: FAULTS, timeoutMs: 60_000 });
+  await run.waitFor(/^rank \d in place$/gm, 4, 30_000);
+  await new Promise((r) => setTimeout(r, 500));
+  process.kill(run.child.pid, 'SIGQUIT');
+  const t0 = Date.now();
+  while (!/rank 3: no answer/.test(run.stderr) && Date.now() - t0 < 15_000) await new Promise((r) => setTimeout(r, 100));
+  for (const re of PENDING_LINES) assert.match(run.stderr, re);
+  await new Promise((r) => setTimeout(r, 500));
+  assert.equal(run.child.exitCode, null, 'the job goes on after SIGQUIT');
+  process.kill(run.child.pid, 'SIGINT');
+  const r = await run.result;
+  assert.equal(r.code, 130, r.stderr);
+  assert.equal([...r.stderr.matchAll(/^orchidrun: rank 1: recv\(source 2, tag 5\) for/gm)].length, 2, r.stderr);
+  await assertAllGone(r.stdout, 4);
+});
+
+/** The Unix sockets of job `id` in the temporary directory. */
+const socketsOf = (id) => readdirSync(tmpdir()).filter((f) => f.startsWith(`orchid-${id.slice(0, 12)}-`) && f.endsWith('.sock'));
+const jobOf = (stdout) => /^job ([0-9a-f]+)$/m.exec(stdout)[1];
+
+test('no socket file is left behind by ranks killed by a signal or by --timeout', async () => {
+  const env = { FAULT_SAY_JOB: '1' };
+  // --timeout: every rank is ended by the launcher
+  const t = startOrchidrun(['-n', '3', '--timeout', '4', PROG, 'block'], { cwd: FAULTS, env, timeoutMs: 40_000 });
+  await t.waitFor(/^rank \d blocked/gm, 3, 30_000);
+  const id = jobOf(t.stdout);
+  assert.equal(socketsOf(id).length, 3, 'each rank listens on its socket while it runs');
+  assert.equal((await t.result).code, 124);
+  assert.deepEqual(socketsOf(id), [], 'sockets left after --timeout');
+  // kill -9 of one rank
+  const k = startOrchidrun(['-n', '3', PROG, 'block'], { cwd: FAULTS, env, timeoutMs: 40_000 });
+  await k.waitFor(/^rank \d blocked/gm, 3, 30_000);
+  const id2 = jobOf(k.stdout);
+  assert.equal(socketsOf(id2).length, 3);
+  process.kill(pidsOf(k.stdout).find((p) => p.rank === 1).pid, 'SIGKILL');
+  assert.equal((await k.result).code, 137);
+  assert.deepEqual(socketsOf(id2), [], 'sockets left after kill -9 of a rank');
+});
+
+test('kill -9 of the proxy (fork): its ranks die and the launcher removes their socket files', async () => {
+  const k = startOrchidrun(['-n', '3', PROG, 'block'], { cwd: FAULTS, env: { FAULT_SAY_JOB: '1' }, timeoutMs: 40_000 });
+  await k.waitFor(/^rank \d blocked/gm, 3, 30_000);
+  const id = jobOf(k.stdout);
+  assert.equal(socketsOf(id).length, 3);
+  process.kill(pidsOf(k.stdout)[0].ppid, 'SIGKILL');
+  const r = await k.result;
+  assert.equal(r.code, 255, r.stderr);
+  assert.match(launcherLines(r.stderr)[0], /^orchidrun: the proxy on host \S+ was killed by signal SIGKILL; ranks 0-2 lost$/);
+  assert.deepEqual(socketsOf(id), [], 'sockets left after kill -9 of the proxy');
+  await assertAllGone(r.stdout, 3);
 });

@@ -278,3 +278,39 @@ test('launch(): output is buffered for a late consumer; done reports the result'
 
   assert.throws(() => launch({ np: 0, script: RANK }), { code: 'ERR_ARG' });
 });
+
+test('an absurd rank count is refused before anything starts: one line with the limit and how to override it', async () => {
+  const t0 = Date.now();
+  const r = await orchidrun(['-n', '10000', 'rank.mjs', 'hello']);
+  assert.equal(r.code, 2, r.stderr);
+  assert.equal(r.stdout, '');
+  assert.ok(Date.now() - t0 < 10_000, 'refused at once');
+  const first = r.stderr.split('\n')[0];
+  assert.match(first, /^orchidrun: -n 10000 puts 10000 ranks on host \S+, more than the limit of \d+ per host \(32 per core, \d+ cores? here\); set ORCHID_MAX_RANKS_PER_HOST=N \(0: no limit\) or give --oversubscribe to run it anyway$/);
+  assert.ok(r.stderr.length < 600, `a short message: ${r.stderr.length} bytes`);
+  const low = await orchidrun(['-n', '3', 'rank.mjs', 'hello'], { env: { ORCHID_MAX_RANKS_PER_HOST: '2' } });
+  assert.equal(low.code, 2);
+  assert.match(low.stderr, /^orchidrun: -n 3 puts 3 ranks on host \S+, more than the limit of 2 per host \(ORCHID_MAX_RANKS_PER_HOST=2\)/);
+  const ok = await orchidrun(['-n', '3', 'rank.mjs', 'hello'], { env: { ORCHID_MAX_RANKS_PER_HOST: '3' } });
+  assert.equal(ok.code, 0, ok.stderr);
+  // the library's oversubscribe option (orchidrun --oversubscribe) lifts the limit
+  process.env.ORCHID_MAX_RANKS_PER_HOST = '2';
+  try {
+    assert.throws(() => launch({ np: 3, script: RANK, args: ['hello'] }), { code: 'ERR_ARG' });
+    const job = launch({ np: 3, script: RANK, args: ['hello'], oversubscribe: true });
+    for await (const _ of job.output);
+    assert.equal((await job.done).code, 0);
+  } finally {
+    delete process.env.ORCHID_MAX_RANKS_PER_HOST;
+  }
+});
+
+test('rank lists in messages are short whatever the job size: ranges, then a count', async () => {
+  const { formatRanks } = await import('../dist/launcher/rank-list.js');
+  assert.equal(formatRanks([3]), '3');
+  assert.equal(formatRanks([1, 2]), '1, 2');
+  assert.equal(formatRanks([0, 1, 2, 3, 7, 9, 10, 11]), '0-3, 7, 9-11');
+  assert.equal(formatRanks(Array.from({ length: 10000 }, (_, i) => i)), '0-9999');
+  const evens = Array.from({ length: 5000 }, (_, i) => 2 * i);
+  assert.equal(formatRanks(evens), '0, 2, 4, 6, 8, 10, 12, 14 … and 4992 more');
+});

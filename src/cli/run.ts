@@ -39,6 +39,8 @@ export async function runMain(argv: readonly string[], helpCmd = PROG): Promise<
     setTimeout(() => process.kill(process.pid, 'SIGSTOP'), 100); // let the message reach the proxies first
   });
   process.on('SIGCONT', () => job.signal?.('SIGCONT'));
+  // Ctrl-\ (SIGQUIT): print what every rank waits for; the job goes on.
+  process.on('SIGQUIT', () => void job.reportPending?.());
   // A closed stdout (`orchidrun … | head`) ends the job like SIGPIPE would.
   const onPipeError = (): void => job.kill('SIGPIPE');
   process.stdout.on('error', onPipeError);

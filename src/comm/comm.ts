@@ -7,6 +7,7 @@ import { OrchidError } from '../errors.js';
 import type { CommBackend, ReduceCall } from './comm-backend.js';
 import { checkOperand, reducer, type Op, type Reducer } from './ops.js';
 import { Request } from './request.js';
+import { track } from '../rank/pending.js';
 import { checkRank, checkRoot, checkTag } from './validate.js';
 import { ANY_SOURCE, ANY_TAG } from './wildcards.js';
 
@@ -49,7 +50,7 @@ export class Comm {
   /** @internal communicators come from init(), split(), dup() and splitShared() */
   constructor(rt: Runtime, backend: CommBackend) {
     this.#rt = rt;
-    this.#be = backend;
+    this.#be = track(backend); // what this rank waits for, for orchidrun's --timeout / Ctrl-C report
     this.rank = backend.rank;
     this.size = backend.size;
     this.hostname = backend.hostname;

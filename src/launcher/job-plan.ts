@@ -181,6 +181,34 @@ function sectionsOf(opts: LaunchOptions): { sections: LaunchSection[]; np: numbe
   return { sections: opts.sections, np: many ? total : single };
 }
 
+/**
+ * The most ranks one host may get without `oversubscribe`: ORCHID_MAX_RANKS_PER_HOST (0: no
+ * limit), else 32 per core of this machine and at least 64. A host's own slot count (hostfile,
+ * `name:slots`) is always allowed.
+ */
+export function ranksPerHostLimit(env: NodeJS.ProcessEnv = process.env): { limit: number; why: string } {
+  const v = env.ORCHID_MAX_RANKS_PER_HOST;
+  if (v !== undefined && v !== '') {
+    const n = Number(v);
+    if (!Number.isSafeInteger(n) || n < 0) throw arg(`ORCHID_MAX_RANKS_PER_HOST=${v} is not a non-negative integer`);
+    return { limit: n === 0 ? Infinity : n, why: `ORCHID_MAX_RANKS_PER_HOST=${v}` };
+  }
+  const cores = availableParallelism();
+  return { limit: Math.max(64, 32 * cores), why: `32 per core, ${cores} core${cores === 1 ? '' : 's'} here` };
+}
+
+function checkRanksPerHost(placement: Placement, hosts: HostSpec[], np: number | undefined): void {
+  const { limit, why } = ranksPerHostLimit();
+  for (const h of placement.hosts) {
+    const slots = hosts.find((s) => s.name === h.name)?.slots ?? 0;
+    if (h.ranks.length <= Math.max(limit, slots)) continue;
+    throw arg(
+      `${np !== undefined ? `-n ${np}` : 'this job'} puts ${h.ranks.length} ranks on host ${h.name}, more than the limit of ${limit} per host (${why}); ` +
+        `set ORCHID_MAX_RANKS_PER_HOST=N (0: no limit) or give --oversubscribe to run it anyway`,
+    );
+  }
+}
+
 export function planJob(opts: LaunchOptions): JobPlan {
   const { sections, np } = sectionsOf(opts);
   const ppn = positiveInt(opts.ppn, '--ppn');
@@ -202,6 +230,7 @@ export function planJob(opts: LaunchOptions): JobPlan {
   const useSlurm = opts.bootstrap === 'slurm' || (opts.bootstrap === undefined && specified === undefined && inAllocation());
   const hosts = specified ?? (useSlurm ? slurmHosts() : [{ name: hostname(), slots: ppn ?? availableParallelism() }]);
   const placement = placeRanks(hosts, np, ppn, mapBy);
+  if (!opts.oversubscribe) checkRanksPerHost(placement, hosts, np);
   const bootstrap = selectBootstrap(useSlurm ? 'slurm' : opts.bootstrap, placement.hosts, opts.ssh);
   const remote = placement.hosts.find((h) => !h.local);
   if (opts.ssh !== undefined) splitCommand(opts.ssh);

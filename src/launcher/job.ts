@@ -1,13 +1,16 @@
 // One running job: coordinator up, one proxy per host, output collected, exit rules
 // applied (first failing rank decides, teardown within seconds, nothing left behind).
 import { randomBytes } from 'node:crypto';
-import { constants } from 'node:os';
+import { rmSync } from 'node:fs';
+import { constants, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { newSecret } from '../transport/auth.js';
 import { Coordinator } from './coordinator.js';
 import { appOfRank, type JobPlan } from './job-plan.js';
 import type { HostPlan } from './placement.js';
-import { SECRET_FD, type HostJobSpec, type OutStream, type ProxyEvent } from './protocol.js';
+import { SECRET_FD, type HostJobSpec, type OutStream, type ProxyEvent, type RankError } from './protocol.js';
+import { formatRanks } from './rank-list.js';
 import type { ProxyLink } from './proxy-link.js';
 import { AsyncQueue } from './queue.js';
 import { addressTowards } from './ssh.js';
@@ -39,6 +42,8 @@ export interface Job {
   kill(signal?: NodeJS.Signals): void;
   /** Send `signal` to every rank without ending the job (SIGTSTP/SIGCONT for Ctrl-Z and fg, SIGUSR1 …). */
   signal?(signal: NodeJS.Signals): void;
+  /** Print (as output lines of rank -1) what every rank waits for; the job goes on. Resolves once printed. */
+  reportPending?(): Promise<void>;
 }
 
 // After teardown starts, how long to wait past the kill grace for proxies to report
@@ -47,6 +52,15 @@ const HANGUP_AFTER_MS = 3000;
 // Between telling the ranks the job is over (coordinator) and signalling them (proxies).
 const ABORT_NOTICE_MS = 200;
 const DESTROY_AFTER_MS = 3000;
+// How long the launcher waits for every rank's answer to "what are you waiting for"
+// (a proxy answers for a busy rank after its own, shorter wait).
+const PENDING_REPORT_MS = 2500;
+// At most this many per-rank lines in that report.
+const PENDING_LINES = 64;
+// A rank that fails because another one is gone (ERR_PEER_LOST, ERR_ABORTED) is a victim:
+// the launcher waits this long for the rank that caused it before naming the victim.
+const CULPRIT_WAIT_MS = 1000;
+const VICTIM_CODES = new Set(['ERR_PEER_LOST', 'ERR_ABORTED']);
 
 // Heartbeats with remote proxies: one line each way every second; a host silent for
 // ORCHID_HEARTBEAT_TIMEOUT seconds (default 5) is lost (its link is down, it froze).
@@ -60,6 +74,18 @@ interface RankState {
   host: string;
   exited: boolean;
   lastErr?: string;
+  /** the uncaught error the rank reported before dying */
+  error?: RankError;
+  /** exit status (for a rank that left early without failing) */
+  code?: number | null;
+}
+
+/** `OrchidError (ERR_COUNT): allreduce: … (at /path/prog.mjs:12:9)` */
+export function describeRankError(e: RankError): string {
+  const name = typeof e.name === 'string' && e.name !== '' ? e.name : 'Error';
+  const code = e.code !== undefined ? ` (${String(e.code)})` : '';
+  const msg = typeof e.message === 'string' && e.message !== '' ? `: ${e.message.length > 300 ? e.message.slice(0, 297) + '...' : e.message}` : '';
+  return `${name}${code}${msg}${e.at ? ` (at ${e.at})` : ''}`;
 }
 
 export class JobRun implements Job {
@@ -80,6 +106,11 @@ export class JobRun implements Job {
   private stopStdin: (() => void) | undefined;
   private outputPaused = false;
   private addr: string;
+  private queryId = 0;
+  private readonly queries = new Map<number, { answers: Map<number, string>; live: number; finish: () => void }>();
+  private interrupting = false;
+  /** a victim's failure, held back for CULPRIT_WAIT_MS in case the rank that caused it reports */
+  private victim: { result: JobResult; timer: NodeJS.Timeout } | undefined;
 
   constructor(private readonly plan: JobPlan) {
     this.np = plan.placement.np;
@@ -120,7 +151,12 @@ export class JobRun implements Job {
       this.feedStdin();
       if (this.plan.timeout !== undefined) {
         const s = this.plan.timeout;
-        this.timers.push(setTimeout(() => this.end({ code: 124, message: `job timed out after ${s} s` }), s * 1000));
+        this.timers.push(
+          setTimeout(() => {
+            if (this.ending) return;
+            void this.reportPending().then(() => this.end({ code: 124, message: `job timed out after ${s} s` }));
+          }, s * 1000),
+        );
       }
     } catch (e) {
       this.end({ code: 255, message: `could not start the job: ${(e as Error).message}` });
@@ -179,7 +215,7 @@ export class JobRun implements Job {
     this.links.push(link);
     this.openLinks++;
     link.on('event', (ev) => this.onEvent(link, ev));
-    link.on('close', (problem) => this.onLinkClose(host, problem));
+    link.on('close', (problem) => this.onLinkClose(host, problem, link));
     link.send(spec);
     if (link.via !== 'fork') {
       link.startHeartbeat(HEARTBEAT_MS, hbTimeout, (silent) =>
@@ -206,6 +242,19 @@ export class JobRun implements Job {
       case 'exit':
         this.onRankExit(ev.rank, ev.code, ev.signal, ev.error);
         break;
+      case 'rank-error': {
+        const st = this.ranks[ev.rank];
+        if (st && ev.error && typeof ev.error === 'object') st.error = ev.error;
+        break;
+      }
+      case 'pending': {
+        const q = this.queries.get(ev.id);
+        if (q && this.ranks[ev.rank] && !q.answers.has(ev.rank)) {
+          q.answers.set(ev.rank, ev.text);
+          if (q.answers.size >= q.live) q.finish();
+        }
+        break;
+      }
       case 'error':
         this.output.push({ rank: -1, stream: 'stderr', text: `orchidrun: ${ev.message} (host ${link.host})` });
         break;
@@ -219,10 +268,14 @@ export class JobRun implements Job {
     if (!st || st.exited) return;
     st.exited = true;
     this.coordinator?.rankExited(rank, code, signal);
+    st.code = code;
     if (this.ending || (code === 0 && !signal)) return;
     let cause: string;
     let status: number;
-    if (error) {
+    if (st.error) {
+      status = code ?? (signal ? 128 + (constants.signals[signal as NodeJS.Signals] ?? 0) : 1);
+      cause = `${signal ? `was killed by signal ${signal}` : `exited with code ${code}`} after an uncaught ${describeRankError(st.error)}`;
+    } else if (error) {
       cause = error;
       status = code ?? 127;
     } else if (signal) {
@@ -232,12 +285,81 @@ export class JobRun implements Job {
       cause = `exited with code ${code}`;
       status = code ?? 1;
     }
-    const hint = st.lastErr ? ` (last stderr line: ${JSON.stringify(st.lastErr)})` : '';
-    this.end({ code: status, failed: { rank, host: st.host, cause }, message: `rank ${rank} on host ${st.host} ${cause}${hint}` });
+    const hint = st.lastErr && !st.error ? ` (last stderr line: ${JSON.stringify(st.lastErr)})` : '';
+    const result: JobResult = { code: status, failed: { rank, host: st.host, cause }, message: `rank ${rank} on host ${st.host} ${cause}${hint}` };
+    const isVictim = st.error !== undefined && VICTIM_CODES.has(String(st.error.code));
+    if (!isVictim) {
+      this.failWith(result);
+      return;
+    }
+    // This rank failed because another one is gone: name the one that caused it.
+    const early = this.ranks.findIndex((r, i) => i !== rank && r.exited && r.code === 0 && r.error === undefined);
+    if (early >= 0) {
+      const e = this.ranks[early]!;
+      const c = `exited with code 0 while the others still needed it (before finalize(), or without init())`;
+      this.failWith({
+        code: status,
+        failed: { rank: early, host: e.host, cause: c },
+        message: `rank ${early} on host ${e.host} ${c}; rank ${rank} then failed with ${describeRankError(st.error!)}`,
+      });
+      return;
+    }
+    if (this.victim) return;
+    this.victim = { result, timer: setTimeout(() => this.failWith(result), CULPRIT_WAIT_MS) };
+    this.timers.push(this.victim.timer);
   }
 
-  private onLinkClose(host: HostPlan, problem: string | undefined): void {
+  /** End the job for this failure (a held-back victim's failure gives way to it). */
+  private failWith(result: JobResult): void {
+    if (this.victim) clearTimeout(this.victim.timer);
+    this.victim = undefined;
+    this.end(result);
+  }
+
+  /** Ask every live rank what it waits for; print one line per rank (as output of rank -1). */
+  reportPending(): Promise<void> {
+    const live = this.ranks.map((r, i) => (r.exited ? -1 : i)).filter((i) => i >= 0);
+    if (this.finished || !this.started || live.length === 0 || this.links.length === 0) return Promise.resolve();
+    const id = ++this.queryId;
+    const multiHost = this.plan.placement.hosts.length > 1;
+    return new Promise((resolve) => {
+      const answers = new Map<number, string>();
+      const finish = (): void => {
+        if (!this.queries.delete(id)) return;
+        clearTimeout(timer);
+        const lines: string[] = [];
+        for (const r of live) {
+          const st = this.ranks[r]!;
+          const text = answers.get(r) ?? (st.exited ? 'exited' : 'no answer (its host did not reply)');
+          lines.push(`orchidrun: rank ${r}${multiHost ? ` (host ${st.host})` : ''}: ${text}`);
+        }
+        const shown = lines.slice(0, PENDING_LINES);
+        if (lines.length > PENDING_LINES) shown.push(`orchidrun: … and ${lines.length - PENDING_LINES} more ranks`);
+        for (const text of shown) this.output.push({ rank: -1, stream: 'stderr', text });
+        resolve();
+      };
+      const timer = setTimeout(finish, PENDING_REPORT_MS);
+      this.queries.set(id, { answers, live: live.length, finish });
+      for (const l of this.links) l.send({ t: 'pending?', id });
+    });
+  }
+
+  private onLinkClose(host: HostPlan, problem: string | undefined, link?: ProxyLink): void {
     this.openLinks--;
+    if (host.local && link && !link.saidDone) {
+      // the proxy died without cleaning up after its ranks (they were killed with it): their sockets
+      let dir = this.plan.env.TMPDIR || tmpdir();
+      if (dir.length > 1 && dir.endsWith('/')) dir = dir.slice(0, -1);
+      for (const r of host.ranks) rmSync(join(dir, `orchid-${this.id.slice(0, 12)}-${r}.sock`), { force: true });
+    }
+    if (link?.reaper && link.wasReady && !link.saidDone && !link.wasLost) {
+      // the proxy is gone without ending its ranks: kill what is left of this job on that host
+      this.openLinks++;
+      void link.reaper(this.id).then(() => {
+        this.openLinks--;
+        this.maybeFinish();
+      });
+    }
     const lost = host.ranks.filter((r) => !this.ranks[r]!.exited);
     for (const r of lost) {
       this.ranks[r]!.exited = true;
@@ -249,7 +371,7 @@ export class JobRun implements Job {
       this.end({
         code: 255,
         failed: { rank, host: host.name, cause: 'was lost with its proxy' },
-        message: `${why}; rank${lost.length === 1 ? '' : 's'} ${lost.join(', ')} lost`,
+        message: `${why}; rank${lost.length === 1 ? '' : 's'} ${formatRanks(lost)} lost`,
       });
     }
     this.maybeFinish();
@@ -291,11 +413,23 @@ export class JobRun implements Job {
     }
     const n = constants.signals[signal];
     if (n === undefined) throw new TypeError(`kill(): unknown signal ${String(signal)}`);
+    if (signal === 'SIGINT' && !this.interrupting) {
+      // Ctrl-C: first say what every rank was waiting for (a second Ctrl-C does not wait)
+      this.interrupting = true;
+      void this.reportPending().then(() => {
+        if (!this.ending) this.end({ code: 128 + n, signal }, signal);
+      });
+      return;
+    }
     this.end({ code: 128 + n, signal }, signal);
   }
 
   private maybeFinish(): void {
     if (this.finished || !this.started || this.openLinks > 0) return;
+    if (this.victim && !this.ending) {
+      this.failWith(this.victim.result); // everyone is gone: the held-back failure is the answer
+      return;
+    }
     this.finished = true;
     for (const t of this.timers) clearTimeout(t);
     this.stopStdin?.();

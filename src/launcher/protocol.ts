@@ -49,7 +49,9 @@ export type ControlMessage =
   /** End all ranks: `sig` (default SIGTERM) to each rank's process group, SIGKILL after graceMs. */
   | { t: 'kill'; sig?: string; graceMs?: number }
   /** Heartbeat: the launcher is there. */
-  | { t: 'hb' };
+  | { t: 'hb' }
+  /** Ask every rank what it waits for; one `pending` event per rank comes back. */
+  | { t: 'pending?'; id: number };
 
 export type OutStream = 'stdout' | 'stderr';
 
@@ -61,7 +63,19 @@ export type ProxyEvent =
   | { t: 'out'; rank: number; stream: OutStream; text: string }
   | { t: 'exit'; rank: number; code: number | null; signal: string | null; pid: number | null; error?: string }
   | { t: 'done' }
+  /** A rank's uncaught error, as it reported it on its launcher pipe before dying. */
+  | { t: 'rank-error'; rank: number; error: RankError }
+  /** What a rank waits for (`text`), in answer to `pending?` `id`. */
+  | { t: 'pending'; id: number; rank: number; text: string }
   | { t: 'error'; message: string };
+
+export interface RankError {
+  name?: string;
+  code?: string | number;
+  message?: string;
+  /** file:line:col of the first stack frame in user code */
+  at?: string;
+}
 
 /** The proxy's environment variable for the ranks' secret pipe. */
 export const SECRET_FD = 3;

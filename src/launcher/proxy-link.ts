@@ -21,6 +21,22 @@ export class ProxyLink extends EventEmitter<ProxyLinkEvents> {
   private closed = false;
   private readonly stderrTail: string[] = [];
   private readonly rankPids = new Map<number, number>();
+  /** Kills what is left of job `job` on the host (ssh: over a second session), once the proxy is gone. */
+  reaper: ((job: string) => Promise<void>) | undefined;
+  /** The proxy said goodbye ('done') before going away. */
+  get saidDone(): boolean {
+    return this.done;
+  }
+
+  /** The proxy came up on its host (said 'ready'). */
+  get wasReady(): boolean {
+    return this.ready;
+  }
+
+  /** Given up on with lose() (its host stopped answering: a second session would not get through). */
+  get wasLost(): boolean {
+    return this.lostWhy !== undefined;
+  }
 
   /**
    * `local`: rank pids are on this machine, so the launcher can kill them itself if the proxy dies.
@@ -92,12 +108,20 @@ export class ProxyLink extends EventEmitter<ProxyLinkEvents> {
       const tail = this.stderrTail.filter((l) => l.trim() !== '').slice(-3).join(' | ');
       problem = `cannot start the proxy on host ${this.host} with srun (${signal ? `signal ${signal}` : `exit ${code}`})${tail ? `: ${tail}` : ''}`;
     } else if (!this.done) {
+      const tail = this.stderrTail.filter((l) => l.trim() !== '').slice(-3).join(' | ');
+      // ssh exits 255 both for its own failures and when the remote command died by a signal;
+      // the proxy catches SIGTERM/SIGINT/SIGHUP (and exits 128+n), so 255 with nothing from ssh
+      // itself means a signal it cannot catch
+      const killed = this.via === 'ssh' && !error && code === 255 && !/closed by remote host|broken pipe|timed? ?out|connection reset|disconnect/i.test(tail);
       const how = error
         ? `could not be started (${error.message})`
         : signal
           ? `was killed by signal ${signal}`
-          : `exited with code ${code}`;
-      const tail = this.stderrTail.filter((l) => l.trim() !== '').slice(-3).join(' | ');
+          : killed
+            ? 'was killed (by SIGKILL or another signal it cannot catch: ssh exit 255 without a word from the proxy)'
+            : this.via === 'ssh' && code === 255
+              ? 'was lost (ssh exit 255: the connection dropped or the proxy was killed)'
+              : `exited with code ${code}`;
       problem = `the proxy on host ${this.host} ${how}${tail ? `: ${tail}` : ''}`;
       if (this.local) for (const pid of this.rankPids.values()) killGroup(pid);
     }

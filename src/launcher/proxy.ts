@@ -2,7 +2,9 @@
 // reads control lines on stdin, starts this host's ranks, and reports on stdout. When its
 // stdin closes (launcher gone, even by SIGKILL, or the ssh session dropped) it kills every
 // rank it started and exits.
+import { unlinkSync } from 'node:fs';
 import { constants, hostname } from 'node:os';
+import { join } from 'node:path';
 import { sourceAddressFor } from './hosts.js';
 import { LineSplitter } from './lines.js';
 import type { ControlMessage, HostJobSpec, ProxyEvent } from './protocol.js';
@@ -27,6 +29,52 @@ let batch: string[] = [];
 let batchBytes = 0;
 let flushScheduled = false;
 let outputPaused = false;
+/** Open `pending?` queries: id -> ranks that have not answered yet. */
+const queries = new Map<number, Set<number>>();
+// How long a rank has to answer `pending?` from its event loop.
+const PENDING_WAIT_MS = 1000;
+/** The Unix socket paths this host's ranks listen on (src/transport/ws/mesh.ts), removed when they exit. */
+const sockets = new Map<number, string>();
+
+function socketPath(job: string, rank: number, env: NodeJS.ProcessEnv): string {
+  // what os.tmpdir() says in the rank's environment
+  let dir = env.TMPDIR || env.TMP || env.TEMP || '/tmp';
+  if (dir.length > 1 && dir.endsWith('/')) dir = dir.slice(0, -1);
+  return join(dir, `orchid-${job.slice(0, 12)}-${rank}.sock`);
+}
+
+function removeSocket(rank: number): void {
+  const path = sockets.get(rank);
+  if (path === undefined) return;
+  sockets.delete(rank);
+  try {
+    unlinkSync(path);
+  } catch {
+    // never created, or the rank removed it on its way out
+  }
+}
+
+function askPending(id: number): void {
+  const waiting = new Set<number>();
+  for (const r of ranks) {
+    if (r.exited) continue;
+    waiting.add(r.rank);
+    r.tell({ t: 'pending?', id });
+  }
+  queries.set(id, waiting);
+  setTimeout(() => {
+    queries.delete(id);
+    for (const rank of waiting) emit({ t: 'pending', id, rank, text: 'no answer: busy (not in the event loop)' });
+  }, PENDING_WAIT_MS).unref();
+}
+
+function onReport(rank: number, msg: Record<string, unknown>): void {
+  if (msg.t === 'error' && msg.error && typeof msg.error === 'object') {
+    emit({ t: 'rank-error', rank, error: msg.error as Record<string, string> });
+  } else if (msg.t === 'pending' && typeof msg.id === 'number' && typeof msg.text === 'string') {
+    if (queries.get(msg.id)?.delete(rank)) emit({ t: 'pending', id: msg.id, rank, text: msg.text.slice(0, 2000) });
+  }
+}
 
 function emit(ev: ProxyEvent): void {
   const line = JSON.stringify(ev) + '\n';
@@ -123,6 +171,7 @@ function start(s: HostJobSpec, addr: string | undefined): void {
   }
   for (const [i, r] of s.ranks.entries()) {
     const env: NodeJS.ProcessEnv = { ...process.env, ...s.env, ...r.env };
+    sockets.set(r.rank, socketPath(s.job, r.rank, env));
     const core = binding.cores?.[i];
     if (s.reportBindings) emit({ t: 'out', rank: r.rank, stream: 'stderr', text: bindingReport(r.rank, core, binding.allowed) });
     ranks.push(
@@ -137,7 +186,9 @@ function start(s: HostJobSpec, addr: string | undefined): void {
         stdin: s.stdinRank === r.rank,
         onStarted: (pid) => emit({ t: 'started', rank: r.rank, pid }),
         onOut: (stream, text) => emit({ t: 'out', rank: r.rank, stream, text }),
+        onReport: (msg) => onReport(r.rank, msg),
         onExit: (x) => {
+          removeSocket(r.rank);
           emit({ t: 'exit', rank: r.rank, code: x.code, signal: x.signal, pid: x.pid, ...(x.error ? { error: x.error } : {}) });
           if (--running === 0) finish();
         },
@@ -194,6 +245,9 @@ function control(msg: ControlMessage): void {
       // each rank leads its own session, an orphaned process group, where the kernel drops SIGTSTP
       killAll(msg.sig === 'SIGTSTP' ? 'SIGSTOP' : msg.sig);
       break;
+    case 'pending?':
+      askPending(msg.id);
+      break;
     case 'kill': {
       const sig = msg.sig ?? 'SIGTERM';
       killAll(sig);
@@ -229,4 +283,7 @@ for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) {
   });
 }
 // Also on a crash of the proxy itself: its ranks must not outlive it.
-process.on('exit', () => killAll('SIGKILL'));
+process.on('exit', () => {
+  killAll('SIGKILL');
+  for (const rank of [...sockets.keys()]) removeSocket(rank);
+});

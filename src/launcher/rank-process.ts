@@ -28,6 +28,8 @@ export interface RankProcessOptions {
   onStarted(pid: number): void;
   onOut(stream: OutStream, text: string): void;
   onExit(exit: RankExit): void;
+  /** A JSON line the rank wrote on its launcher pipe (its uncaught error, an answer to a query). */
+  onReport?(msg: Record<string, unknown>): void;
 }
 
 // After the rank exits, how long its output pipes may stay open (held by something
@@ -65,6 +67,21 @@ export class RankProcess {
     if (secretPipe) {
       secretPipe.on('error', () => {});
       secretPipe.write(opts.secret + '\n');
+      const reports = new LineSplitter((line) => {
+        try {
+          const msg = JSON.parse(line.toString('utf8')) as unknown;
+          if (msg && typeof msg === 'object') opts.onReport?.(msg as Record<string, unknown>);
+        } catch {
+          // not ours
+        }
+      }, 1 << 20);
+      (secretPipe as unknown as NodeJS.ReadableStream).on('data', (chunk: Buffer) => reports.push(chunk));
+      // the rank's last report (its uncaught error) is read before its exit is reported
+      this.openStreams++;
+      secretPipe.on('close', () => {
+        this.openStreams--;
+        this.maybeFinish();
+      });
     }
     this.relay('stdout');
     this.relay('stderr');
@@ -96,10 +113,10 @@ export class RankProcess {
     this.exitInfo = { code, signal, pid: this.pid, ...(error ? { error } : {}) };
     // Whatever the rank left behind in its group goes with it.
     if (this.pid !== null) signalGroup(this.pid, 'SIGKILL');
-    (this.child.stdio[3] as Writable | null)?.destroy();
     this.child.stdin?.destroy();
     if (this.openStreams > 0) {
       this.drainTimer = setTimeout(() => {
+        (this.child.stdio[3] as Writable | null)?.destroy();
         this.child.stdout?.destroy();
         this.child.stderr?.destroy();
       }, DRAIN_MS);
@@ -128,6 +145,12 @@ export class RankProcess {
   resumeOutput(): void {
     this.child.stdout?.resume();
     this.child.stderr?.resume();
+  }
+
+  /** One JSON line to the rank on its launcher pipe (a query). */
+  tell(msg: Record<string, unknown>): void {
+    const pipe = this.child.stdio[3] as Writable | null;
+    if (!this.exited && pipe && !pipe.destroyed && pipe.writable) pipe.write(JSON.stringify(msg) + '\n');
   }
 
   writeStdin(data: Buffer): void {

@@ -103,7 +103,41 @@ export function startSshProxy(host: HostPlan, opts: SshOptions): ProxyLink {
   // Own process group: a Ctrl-C at the terminal reaches only the launcher. When the
   // launcher dies, ssh sees EOF on its stdin and passes it on: the proxy ends its ranks.
   const child = spawn(ssh[0]!, args, { stdio: ['pipe', 'pipe', 'pipe'], detached: true, env: process.env });
-  return new ProxyLink(host.name, child, false, 'ssh');
+  const link = new ProxyLink(host.name, child, false, 'ssh');
+  link.reaper = (job) => reapOverSsh(ssh, host.name, remoteNode, job);
+  return link;
+}
+
+// Run on a host whose proxy is gone: SIGKILL every process whose environment carries the
+// job's ORCHID_JOB (its ranks and whatever they started). Linux /proc; elsewhere a no-op.
+const REAP_SCRIPT =
+  "const fs=require('fs'),id='ORCHID_JOB='+process.argv[1];let n=0;" +
+  "for(const p of fs.existsSync('/proc')?fs.readdirSync('/proc'):[]){if(!/^\\d+$/.test(p)||+p===process.pid)continue;" +
+  "try{if(fs.readFileSync('/proc/'+p+'/environ','latin1').split('\\0').includes(id)){process.kill(+p,'SIGKILL');n++}}catch{}}" +
+  "process.stdout.write(n+'\\n')";
+
+/**
+ * Kill what is left of job `job` on `host` (its proxy died: the ranks' own watchdogs end them
+ * too, this is the second line). Resolves when done, or after the connect timeout + 5 s.
+ */
+export function reapOverSsh(ssh: string[], host: string, remoteNode: string, job: string): Promise<void> {
+  return new Promise((resolve) => {
+    const args = sshArgs(ssh, host, ['exec', remoteNode, '-e', REAP_SCRIPT, job]);
+    const child = spawn(ssh[0]!, args, { stdio: ['ignore', 'ignore', 'ignore'], detached: true, env: process.env });
+    const timer = setTimeout(() => {
+      try {
+        child.kill('SIGKILL');
+      } catch {
+        // gone
+      }
+    }, (connectTimeout() + 5) * 1000);
+    const done = (): void => {
+      clearTimeout(timer);
+      resolve();
+    };
+    child.on('error', done);
+    child.on('close', done);
+  });
 }
 
 /** What `ssh -G HOST` says the host name is (ssh_config aliases resolved); the name itself if ssh cannot say. */

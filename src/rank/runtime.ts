@@ -2,6 +2,7 @@
 // abort() on top of the Membership of the job this rank joined (ws, mpi, or a world of one).
 import type { Comm, Runtime } from '../comm/comm.js';
 import { OrchidError } from '../errors.js';
+import { markFinalizing } from './pending.js';
 
 /** What the runtime needs from the job this rank belongs to. */
 export interface Membership {
@@ -27,6 +28,7 @@ export function makeRuntime(job: Membership): Runtime {
       job.abort(code, message).then(exit, exit);
     },
     finalize() {
+      markFinalizing();
       finalizing ??= (async () => {
         if (rt.ended) return;
         await job.sync(rt.world!);

@@ -27,6 +27,16 @@ switch (mode) {
     }
     break;
   }
+  case 'spin': {
+    // every rank says where it is, then runs a synchronous loop for SECONDS (argv[3]): its
+    // event loop does not turn (first a moment for the barrier's last messages to leave)
+    await world.barrier();
+    await new Promise((r) => setTimeout(r, 500));
+    console.log(`WAIT ${JSON.stringify(me)}`);
+    const end = Date.now() + Number(process.argv[3] ?? 60) * 1000;
+    while (Date.now() < end);
+    break;
+  }
   case 'traffic': {
     // keep messages flowing around the ring until killed
     console.log(`WAIT ${JSON.stringify(me)}`);

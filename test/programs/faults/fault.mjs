@@ -13,6 +13,7 @@ const forever = () => setInterval(() => {}, 1 << 30);
 const say = (text) => process.stdout.write(`${text}\n`);
 
 say(`pid ${process.pid} ppid ${process.ppid} rank ${rank}`);
+if (process.env.FAULT_SAY_JOB) say(`job ${process.env.ORCHID_JOB}`);
 
 /** The tag on which the other ranks tell the failing one they are in place. */
 const READY = 999;
@@ -76,6 +77,58 @@ switch (mode) {
     } catch (e) {
       say(`rank ${rank} caught ${JSON.stringify({ name: e.name, code: e.code, message: e.message, orchid: e instanceof OrchidError && isOrchidError(e) })}`);
       process.exit(0);
+    }
+    break;
+  }
+  case 'throw-own': {
+    // rank F throws an error with own properties (ARGS[1]: orchid | assert); the others block in
+    // recv(F) and let their ERR_PEER_LOST go uncaught too (victims)
+    const f = Number(args[0]);
+    const world = await init();
+    if (rank === f) {
+      await othersReady(world);
+      if (args[1] === 'assert') (await import('node:assert/strict')).deepEqual({ a: 1 }, { a: 2 });
+      await world.send(1, size + 5); // OrchidError ERR_RANK
+    }
+    const r = world.recv(f);
+    await world.send('ready', f, READY);
+    await r;
+    break;
+  }
+  case 'leave-early': {
+    // rank F exits with code 0 after init without finalize; the others' recv(F) fails (uncaught)
+    const f = Number(args[0]);
+    const world = await init();
+    if (rank === f) {
+      await othersReady(world);
+      process.exit(0);
+    }
+    const r = world.recv(f);
+    await world.send('ready', f, READY);
+    await r;
+    break;
+  }
+  case 'pending': {
+    // rank 0 idles, rank 1 waits in recv(2, 5), rank 2 in finalize, rank 3 in a synchronous loop
+    // (rank 3 starts its loop once the others told it they are in place)
+    const world = await init();
+    await world.barrier();
+    if (rank !== 3) say(`rank ${rank} in place`);
+    if (rank === 0) {
+      await world.send('ready', 3, READY);
+      forever();
+    } else if (rank === 1) {
+      const r = world.recv(2, 5);
+      await world.send('ready', 3, READY);
+      await r;
+    } else if (rank === 2) {
+      await world.send('ready', 3, READY);
+      await world.finalize();
+    } else {
+      await othersReady(world);
+      say(`rank ${rank} in place`);
+      const end = Date.now() + Number(args[0] ?? 60) * 1000;
+      while (Date.now() < end);
     }
     break;
   }
