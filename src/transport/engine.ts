@@ -74,10 +74,10 @@ export class Engine implements LinkEvents {
   }
 
   /** Send an encoded value; resolves when the caller may reuse the value's memory. */
-  send(ctx: number, src: number, peer: number, tag: number, pkt: Packet, call: string): Promise<void> {
+  send(ctx: number, src: number, peer: number, tag: number, pkt: Packet, call: string, sig = 0): Promise<void> {
     const len = pkt.bytes.length;
     if (peer === this.opts.rank) {
-      this.matcher.arrive({ ctx, src, tag, bytes: len, elem: pkt.elem, peer, packet: ownPacket(pkt) });
+      this.matcher.arrive({ ctx, src, tag, bytes: len, elem: pkt.elem, sig, peer, packet: ownPacket(pkt) });
       return RESOLVED;
     }
     const gone = this.unreachable.get(peer);
@@ -88,7 +88,7 @@ export class Engine implements LinkEvents {
     const cost = len + HEADER_BYTES;
     if (len <= this.opts.eagerLimit && this.eagerOut[peer]! + cost <= this.opts.window) {
       this.eagerOut[peer]! += cost;
-      const h: Header = { kind: FrameType.EAGER, flags: 0, elem: pkt.elem, ctx, src, tag, id: 0, length: len };
+      const h: Header = { kind: FrameType.EAGER, flags: 0, elem: pkt.elem, ctx, src, tag, id: 0, length: len, sig };
       // The hot path: the link copies small payloads before returning, so the send is complete.
       if (len <= COPY_MAX) {
         link.send(h, pkt.bytes);
@@ -100,7 +100,7 @@ export class Engine implements LinkEvents {
       new Promise<void>((resolve, reject) => {
         const id = this.nextId++;
         this.rtsOut.set(id, { peer, ctx, tag, call, pkt, resolve, reject });
-        link.send({ kind: FrameType.RTS, flags: 0, elem: pkt.elem, ctx, src, tag, id, length: len });
+        link.send({ kind: FrameType.RTS, flags: 0, elem: pkt.elem, ctx, src, tag, id, length: len, sig });
       }),
     );
   }
@@ -123,7 +123,7 @@ export class Engine implements LinkEvents {
       case FrameType.EAGER: {
         const cost = h.length + HEADER_BYTES;
         this.matcher.arrive({
-          ctx: h.ctx, src: h.src, tag: h.tag, bytes: h.length, elem: h.elem, peer: from,
+          ctx: h.ctx, src: h.src, tag: h.tag, bytes: h.length, elem: h.elem, sig: h.sig, peer: from,
           packet: { elem: h.elem, bytes: payload! },
           consumed: () => this.creditBack(from, link, cost),
         });
@@ -132,7 +132,7 @@ export class Engine implements LinkEvents {
       case FrameType.RTS: {
         const id = h.id;
         this.matcher.arrive({
-          ctx: h.ctx, src: h.src, tag: h.tag, bytes: h.length, elem: h.elem, peer: from,
+          ctx: h.ctx, src: h.src, tag: h.tag, bytes: h.length, elem: h.elem, sig: h.sig, peer: from,
           fetch: () =>
             new Promise<Packet>((resolve, reject) => {
               const gone = this.lostPeers.get(from);

@@ -13,6 +13,8 @@ export interface Arrival {
   /** payload length in bytes */
   bytes: number;
   elem: number;
+  /** the sender's collective signature (0 for point to point) */
+  sig?: number;
   /** world rank of the sender */
   peer: number;
   packet?: Packet;
