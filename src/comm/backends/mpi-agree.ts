@@ -11,7 +11,7 @@ import { mismatch } from '../collectives/signature.js';
 import { F64, type MpiColl } from './mpi-coll.js';
 
 /** ORCHID_CHECK=0: no agreement step (each rank trusts that the others made the same call). */
-export const CHECK = process.env.ORCHID_CHECK !== '0';
+export { CHECK } from '../collectives/signature.js';
 
 /** a rank number fits below this; signature * R + rank stays an exact double (2^32 * 2^21 = 2^53) */
 const R = 2 ** 21;
