@@ -245,8 +245,16 @@ export class Engine implements LinkEvents {
 
   async close(): Promise<void> {
     this.closing = true;
-    this.keepAlive.close();
-    await this.links?.close();
+    // finalize() must settle: the connections never keep the program alive by themselves, so
+    // while they close (a peer's connection may still be authenticating, and the listening
+    // server waits for it) the loop is kept alive here; else Node ends the rank with code 13
+    // (an unsettled top-level await) and finalize() never returns.
+    this.keepAlive.acquire();
+    try {
+      await this.links?.close();
+    } finally {
+      this.keepAlive.close();
+    }
   }
 
   post(p: Posted): void {
