@@ -11,7 +11,7 @@ import { barrier } from '../collectives/barrier.js';
 import type { Coll } from '../collectives/coll.js';
 import { allgather, alltoall, gather, scatter } from '../collectives/data-movement.js';
 import { scan } from '../collectives/scan.js';
-import { CHECK, mismatch, reduceSignature, signature, type CollKind } from '../collectives/signature.js';
+import { CHECK, CHECK_BIT, mismatch, reduceSignature, signature, type CollKind } from '../collectives/signature.js';
 import { bcastPacket, reduceTree } from '../collectives/tree.js';
 import type { CommBackend, RawMessage, RawStatus, ReduceCall } from '../comm-backend.js';
 import type { Reducer } from '../ops.js';
@@ -113,27 +113,29 @@ export class WsBackend implements CommBackend {
     const e = this.ws.engine;
     const ctx = this.ctx + 1;
     const { rank, size } = this;
-    const c: Coll = {
+    const coll = (word: number): Coll => ({
       call,
       rank,
       size,
-      send: (dest, pkt) => e.send(ctx, rank, this.group[dest]!, tag, pkt, call, sig),
+      send: (dest, pkt) => e.send(ctx, rank, this.group[dest]!, tag, pkt, call, word),
       recv: async (src) => {
         const a = await this.post(call, src, tag, false, ctx);
-        if ((a.sig ?? 0) !== sig) throw mismatch(call, sig, rank, a.sig ?? 0, src, tag);
+        if ((a.sig ?? 0) !== word) throw mismatch(call, word, rank, a.sig ?? 0, src, tag);
         return a.packet ?? (await e.keepAlive.hold(a.fetch!()));
       },
-    };
+    });
+    const c = coll(sig);
     try {
       // a local error (bad root, operand, encoding) goes out before any message of the call
       check();
       if (size === 1 || !CHECK) return await e.keepAlive.hold(body(c));
       // posted before the body's receives, so it takes the previous rank's first message
-      const ring = c.recv((rank - 1 + size) % size);
-      const sent = c.send((rank + 1) % size, EMPTY_PACKET);
+      const v = coll((sig | CHECK_BIT) >>> 0); // the ring check's and the verdict's messages
+      const ring = v.recv((rank - 1 + size) % size);
+      const sent = v.send((rank + 1) % size, EMPTY_PACKET);
       const run = (async () => {
         const out = await body(c);
-        if (!full) await barrier(c);
+        if (!full) await barrier(v);
         return out;
       })();
       const [, , out] = await e.keepAlive.hold(Promise.all([ring, sent, run]));

@@ -3,7 +3,8 @@
 // 32-bit word. On ws every collective message carries the word and a receiver checks it; on
 // mpi one agreement step compares the words of all ranks before any other MPI call. A
 // difference fails every member with ERR_COLLECTIVE, naming both calls and both ranks.
-//   bits 0-3 kind | 4-8 op | 9-13 operand | 14-31 root
+//   bits 0-3 kind | 4-8 op | 9-13 operand | 14-30 root | 31 CHECK_BIT (ws: the ring check's
+//   and the verdict's messages, apart from the call's own)
 import { ELEM_BUFFER, ELEMENT_KINDS, REDUCE_OPS } from '../../codec/abi.js';
 import { elemCode, ELEM_NONE } from '../../codec/index.js';
 import { OrchidError } from '../../errors.js';
@@ -19,7 +20,9 @@ export const CHECK = process.env.ORCHID_CHECK !== '0';
 
 const OP_CUSTOM = 30;
 const OP_INVALID = 31;
-const ROOT_MASK = (1 << 18) - 1;
+const ROOT_MASK = (1 << 17) - 1;
+/** set in the signature of the messages of the ws ring check and verdict */
+export const CHECK_BIT = 0x8000_0000;
 
 /** Operand classes of a builtin reduction (0: not part of the signature). */
 const OPERAND = ['', 'number', 'bigint', 'boolean', 'Array', 'other value'] as const;
@@ -65,7 +68,7 @@ export function describe(sig: number): string {
   const operand = (sig >>> 9) & 31;
   const parts: string[] = [];
   if (op) parts.push(op === OP_CUSTOM ? 'op custom function' : op === OP_INVALID ? 'invalid op' : `op ${REDUCE_OPS[op - 1]?.name ?? op}`);
-  if (ROOTED.has(kind)) parts.push(`root ${sig >>> 14}`);
+  if (ROOTED.has(kind)) parts.push(`root ${(sig >>> 14) & ROOT_MASK}`);
   if (operand) parts.push(operand < TYPED_BASE ? OPERAND[operand]! : (ELEMENT_KINDS.find((k) => k.code === operand - TYPED_BASE)?.name ?? `element kind ${operand - TYPED_BASE}`));
   return `${kind}(${parts.join(', ')})`;
 }
@@ -73,6 +76,8 @@ export function describe(sig: number): string {
 /** The error of two ranks whose collective calls differ. */
 export function mismatch(call: string, mine: number, me: number, theirs: number, them: number, seq?: number): OrchidError {
   const nth = seq === undefined ? '' : `, collective call #${seq + 1} on this communicator`;
+  if (((mine ^ theirs) & ~CHECK_BIT) === 0)
+    return new OrchidError('ERR_COLLECTIVE', `${call}: rank ${me} and rank ${them} run ${describe(mine)} with different ORCHID_CHECK settings${nth} (it must be the same on every rank)`);
   return new OrchidError(
     'ERR_COLLECTIVE',
     `${call}: ${describe(mine)} on rank ${me} matched ${describe(theirs)} on rank ${them}${nth} (every rank must make the same collective calls in the same order, with the same root, op and operand kind)`,
