@@ -172,20 +172,25 @@ export class Engine implements LinkEvents {
         const msg = `${info.message ?? 'collective failed'} (reported by ${this.describePeer(from)})`;
         const err = errorFromName(info.code, msg);
         this.remoteErrors.add(err);
-        this.matcher.poison(h.ctx, h.tag, err);
-        // sends and rendezvous receives of the failed step may never complete either
-        for (const [id, out] of this.rtsOut) {
-          if (out.ctx !== h.ctx || out.tag !== h.tag) continue;
-          this.rtsOut.delete(id);
-          out.reject(err);
-        }
-        for (const [k, w] of this.dataWaits) {
-          if (w.ctx !== h.ctx || w.tag !== h.tag) continue;
-          this.dataWaits.delete(k);
-          w.reject(err);
-        }
+        this.failStep(h.ctx, h.tag, err);
         return;
       }
+    }
+  }
+
+  /** Collective step (ctx, tag) failed (here or elsewhere): its receives fail, now and later,
+   *  and its rendezvous sends and receives, which may never complete, fail too. */
+  failStep(ctx: number, tag: number, err: Error): void {
+    this.matcher.poison(ctx, tag, err);
+    for (const [id, out] of this.rtsOut) {
+      if (out.ctx !== ctx || out.tag !== tag) continue;
+      this.rtsOut.delete(id);
+      out.reject(err);
+    }
+    for (const [k, w] of this.dataWaits) {
+      if (w.ctx !== ctx || w.tag !== tag) continue;
+      this.dataWaits.delete(k);
+      w.reject(err);
     }
   }
 

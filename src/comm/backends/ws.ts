@@ -142,7 +142,7 @@ export class WsBackend implements CommBackend {
       return out;
     } catch (err) {
       if (!e.isRemoteError(err)) e.collError(ctx, tag, this.group, err as Error);
-      e.matcher.poison(ctx, tag, err as Error);
+      e.failStep(ctx, tag, err as Error); // this rank's own pending parts of the call end too
       throw err;
     }
   }
