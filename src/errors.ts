@@ -11,6 +11,7 @@ export const ERROR_CODES = [
   'ERR_AUTH',
   'ERR_FINALIZED',
   'ERR_ARG',
+  'ERR_COLLECTIVE',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

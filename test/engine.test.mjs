@@ -200,3 +200,18 @@ test('matcher: posted receives match in posting order, queued messages in arriva
   assert.equal(m.peek(0, ANY, ANY), undefined);
   assert.equal(m.pendingCount(), 0);
 });
+
+test('a failed collective step drops what arrived for it and what arrives later, returning the eager credit', () => {
+  const m = new Matcher();
+  let credited = 0;
+  const arrival = (tag) => ({ ctx: 1, src: 0, tag, bytes: 4, elem: 0, peer: 0, packet: bytesPacket(4), consumed: () => credited++ });
+  m.arrive(arrival(7));
+  m.arrive(arrival(8));
+  m.poison(1, 7, new OrchidError('ERR_COUNT', 'step 7 failed'));
+  assert.equal(credited, 1, 'the queued message of the failed step gave its credit back');
+  assert.equal(m.peek(1, ANY, 7), undefined);
+  assert.ok(m.peek(1, ANY, 8), 'other steps keep their messages');
+  m.arrive(arrival(7));
+  assert.equal(credited, 2, 'a late message of the failed step is dropped at once');
+  assert.equal(m.peek(1, ANY, 7), undefined);
+});

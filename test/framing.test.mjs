@@ -8,7 +8,8 @@ import { HEADER_BYTES, readHeader } from '../dist/transport/frame.js';
 import { encodeFrame, FrameReader, INLINE_MAX, SEPARATE, wsHeaderBytes, writeWsHeader } from '../dist/transport/ws/framing.js';
 import { EAGER, RTS } from './helpers/memory-links.mjs';
 
-const header = (length, extra = {}) => ({ kind: EAGER, flags: 0, elem: 2, ctx: 4, src: 1, tag: 42, id: 0, length, ...extra });
+// sig: the collective signature word (0 for point to point)
+const header = (length, extra = {}) => ({ kind: EAGER, flags: 0, elem: 2, ctx: 4, src: 1, tag: 42, id: 0, length, sig: 0, ...extra });
 const hex = (b) => Buffer.from(b).toString('hex');
 
 test('WebSocket header bytes at the length boundaries, masked (zero key) and not', () => {

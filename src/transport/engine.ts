@@ -74,10 +74,10 @@ export class Engine implements LinkEvents {
   }
 
   /** Send an encoded value; resolves when the caller may reuse the value's memory. */
-  send(ctx: number, src: number, peer: number, tag: number, pkt: Packet, call: string): Promise<void> {
+  send(ctx: number, src: number, peer: number, tag: number, pkt: Packet, call: string, sig = 0): Promise<void> {
     const len = pkt.bytes.length;
     if (peer === this.opts.rank) {
-      this.matcher.arrive({ ctx, src, tag, bytes: len, elem: pkt.elem, peer, packet: ownPacket(pkt) });
+      this.matcher.arrive({ ctx, src, tag, bytes: len, elem: pkt.elem, sig, peer, packet: ownPacket(pkt) });
       return RESOLVED;
     }
     const gone = this.unreachable.get(peer);
@@ -88,7 +88,7 @@ export class Engine implements LinkEvents {
     const cost = len + HEADER_BYTES;
     if (len <= this.opts.eagerLimit && this.eagerOut[peer]! + cost <= this.opts.window) {
       this.eagerOut[peer]! += cost;
-      const h: Header = { kind: FrameType.EAGER, flags: 0, elem: pkt.elem, ctx, src, tag, id: 0, length: len };
+      const h: Header = { kind: FrameType.EAGER, flags: 0, elem: pkt.elem, ctx, src, tag, id: 0, length: len, sig };
       // The hot path: the link copies small payloads before returning, so the send is complete.
       if (len <= COPY_MAX) {
         link.send(h, pkt.bytes);
@@ -100,7 +100,7 @@ export class Engine implements LinkEvents {
       new Promise<void>((resolve, reject) => {
         const id = this.nextId++;
         this.rtsOut.set(id, { peer, ctx, tag, call, pkt, resolve, reject });
-        link.send({ kind: FrameType.RTS, flags: 0, elem: pkt.elem, ctx, src, tag, id, length: len });
+        link.send({ kind: FrameType.RTS, flags: 0, elem: pkt.elem, ctx, src, tag, id, length: len, sig });
       }),
     );
   }
@@ -123,7 +123,7 @@ export class Engine implements LinkEvents {
       case FrameType.EAGER: {
         const cost = h.length + HEADER_BYTES;
         this.matcher.arrive({
-          ctx: h.ctx, src: h.src, tag: h.tag, bytes: h.length, elem: h.elem, peer: from,
+          ctx: h.ctx, src: h.src, tag: h.tag, bytes: h.length, elem: h.elem, sig: h.sig, peer: from,
           packet: { elem: h.elem, bytes: payload! },
           consumed: () => this.creditBack(from, link, cost),
         });
@@ -132,7 +132,7 @@ export class Engine implements LinkEvents {
       case FrameType.RTS: {
         const id = h.id;
         this.matcher.arrive({
-          ctx: h.ctx, src: h.src, tag: h.tag, bytes: h.length, elem: h.elem, peer: from,
+          ctx: h.ctx, src: h.src, tag: h.tag, bytes: h.length, elem: h.elem, sig: h.sig, peer: from,
           fetch: () =>
             new Promise<Packet>((resolve, reject) => {
               const gone = this.lostPeers.get(from);
@@ -172,20 +172,25 @@ export class Engine implements LinkEvents {
         const msg = `${info.message ?? 'collective failed'} (reported by ${this.describePeer(from)})`;
         const err = errorFromName(info.code, msg);
         this.remoteErrors.add(err);
-        this.matcher.poison(h.ctx, h.tag, err);
-        // sends and rendezvous receives of the failed step may never complete either
-        for (const [id, out] of this.rtsOut) {
-          if (out.ctx !== h.ctx || out.tag !== h.tag) continue;
-          this.rtsOut.delete(id);
-          out.reject(err);
-        }
-        for (const [k, w] of this.dataWaits) {
-          if (w.ctx !== h.ctx || w.tag !== h.tag) continue;
-          this.dataWaits.delete(k);
-          w.reject(err);
-        }
+        this.failStep(h.ctx, h.tag, err);
         return;
       }
+    }
+  }
+
+  /** Collective step (ctx, tag) failed (here or elsewhere): its receives fail, now and later,
+   *  and its rendezvous sends and receives, which may never complete, fail too. */
+  failStep(ctx: number, tag: number, err: Error): void {
+    this.matcher.poison(ctx, tag, err);
+    for (const [id, out] of this.rtsOut) {
+      if (out.ctx !== ctx || out.tag !== tag) continue;
+      this.rtsOut.delete(id);
+      out.reject(err);
+    }
+    for (const [k, w] of this.dataWaits) {
+      if (w.ctx !== ctx || w.tag !== tag) continue;
+      this.dataWaits.delete(k);
+      w.reject(err);
     }
   }
 
@@ -245,8 +250,16 @@ export class Engine implements LinkEvents {
 
   async close(): Promise<void> {
     this.closing = true;
-    this.keepAlive.close();
-    await this.links?.close();
+    // finalize() must settle: the connections never keep the program alive by themselves, so
+    // while they close (a peer's connection may still be authenticating, and the listening
+    // server waits for it) the loop is kept alive here; else Node ends the rank with code 13
+    // (an unsettled top-level await) and finalize() never returns.
+    this.keepAlive.acquire();
+    try {
+      await this.links?.close();
+    } finally {
+      this.keepAlive.close();
+    }
   }
 
   post(p: Posted): void {

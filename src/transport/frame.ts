@@ -1,6 +1,7 @@
 // The fixed 32-byte frame header of the ws transport (little-endian):
 //   0 u8 kind | 1 u8 flags | 2 u8 elem | 3 u8 pad | 4 u32 context | 8 i32 source (rank in the communicator)
-//  12 i32 tag | 16 u32 id (rendezvous id / credit bytes) | 20 u32 pad | 24 f64 payload length
+//  12 i32 tag | 16 u32 id (rendezvous id / credit bytes) | 20 u32 collective signature
+//  (src/comm/collectives/signature.ts; 0 for point to point) | 24 f64 payload length
 export const HEADER_BYTES = 32;
 
 export const enum FrameType {
@@ -27,6 +28,8 @@ export interface Header {
   tag: number;
   id: number;
   length: number;
+  /** a collective message's signature (EAGER, RTS); 0 elsewhere */
+  sig?: number;
 }
 
 export function writeHeader(buf: Buffer, h: Header): void {
@@ -38,7 +41,7 @@ export function writeHeader(buf: Buffer, h: Header): void {
   buf.writeInt32LE(h.src, 8);
   buf.writeInt32LE(h.tag, 12);
   buf.writeUInt32LE(h.id >>> 0, 16);
-  buf.writeUInt32LE(0, 20);
+  buf.writeUInt32LE((h.sig ?? 0) >>> 0, 20);
   buf.writeDoubleLE(h.length, 24);
 }
 
@@ -51,6 +54,7 @@ export function readHeader(buf: Buffer): Header {
     src: buf.readInt32LE(8),
     tag: buf.readInt32LE(12),
     id: buf.readUInt32LE(16),
+    sig: buf.readUInt32LE(20),
     length: buf.readDoubleLE(24),
   };
 }

@@ -13,6 +13,8 @@ export interface Arrival {
   /** payload length in bytes */
   bytes: number;
   elem: number;
+  /** the sender's collective signature (0 for point to point) */
+  sig?: number;
   /** world rank of the sender */
   peer: number;
   packet?: Packet;
@@ -58,6 +60,8 @@ export class Matcher {
   /** A message arrived: hand it to the first matching receive, else queue it. */
   arrive(a: Arrival): void {
     const q = this.queues(a.ctx);
+    // a message of a collective step that already failed here is dropped (its credit returned)
+    if (q.poisoned?.has(a.tag)) return a.consumed?.();
     const posted = q.posted;
     for (let i = 0; i < posted.length; i++) {
       const p = posted[i]!;
@@ -117,6 +121,11 @@ export class Matcher {
   poison(ctx: number, tag: number, err: Error): void {
     const q = this.queues(ctx);
     (q.poisoned ??= new Map()).set(tag, err);
+    // what already arrived for it is never received: drop it, returning its eager credit
+    if (q.unexpected.some((a) => a.tag === tag)) {
+      for (const a of q.unexpected) if (a.tag === tag) a.consumed?.();
+      q.unexpected = q.unexpected.filter((a) => a.tag !== tag);
+    }
     const failed = q.posted.filter((p) => p.tag === tag);
     if (failed.length === 0) return;
     q.posted = q.posted.filter((p) => p.tag !== tag);

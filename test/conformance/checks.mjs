@@ -6,6 +6,7 @@
 // half of one rank (3 ranks split in two) passes its checks by: a world of one has its own
 // row (singleton), and there the mpi backend's reductions encode values that ws's do not
 // (a -0 comes back as 0 under mpi only).
+import { agreement } from './checks/agreement.mjs';
 import { collectives } from './checks/collectives.mjs';
 import { communicators } from './checks/communicators.mjs';
 import { errors } from './checks/errors.mjs';
@@ -35,4 +36,5 @@ export const checks = [
   ...on('on dup()', (w) => w.dup()),
   ...on('on a split() half', (w) => w.split(w.rank % 2, -w.rank), { skipAlone: true }),
   ...errors,
+  ...agreement,
 ];

@@ -2,11 +2,11 @@
 // (a number as one double; a typed array handed over by pointer, after the ranks agree on its
 // length and type). Everything else (custom functions, arrays, bigints) reduces in JS on
 // gathered values (mpi.ts).
-import { elemCode, elemCtor, type TypedArray } from '../../codec/index.js';
+import { ELEM_BUFFER, elemCode, elemCtor, type TypedArray } from '../../codec/index.js';
 import { OrchidError } from '../../errors.js';
 import type { ReduceCall } from '../comm-backend.js';
 import type { Reducer } from '../ops.js';
-import { ELEMENT_KINDS, OP, REDUCE_OPS, SMALL_REDUCE, SR, SR_BLOCK } from '../../codec/abi.js';
+import { ELEM, ELEMENT_KINDS, OP, REDUCE_OPS, SMALL_REDUCE, SR, SR_BLOCK } from '../../codec/abi.js';
 import { F64, I32, LARGE_YIELD, OPS, type MpiColl } from './mpi-coll.js';
 
 /** element kinds MPI reduces natively (Uint8ClampedArray and Buffer reduce in JS) */
@@ -19,7 +19,8 @@ const SR_DATA = SMALL_REDUCE.dataBytes;
 /** ORCHID_MPI_SMALL_ALLREDUCE=0: small typed allreduce as agreement round + MPI's builtin op */
 const SMALL_ALLREDUCE = process.env.ORCHID_MPI_SMALL_ALLREDUCE !== '0';
 
-type Reduction = (c: MpiColl, root: number, check: () => void) => Promise<unknown>;
+/** `agreed`: the agreement step (mpi-agree.ts) already compared the calls, lengths and checks */
+type Reduction = (c: MpiColl, root: number, check: () => void, agreed: boolean) => Promise<unknown>;
 
 /** How MPI's own ops reduce `value` with `r`, or undefined when they cannot (then JS does). */
 export function mpiReduction(kind: ReduceCall, value: unknown, r: Reducer): Reduction | undefined {
@@ -27,9 +28,15 @@ export function mpiReduction(kind: ReduceCall, value: unknown, r: Reducer): Redu
   const arith = ON_FLOATS.has(op);
   // numbers with sum/prod/min/max: one MPI call on one double, nothing else
   if (typeof value === 'number' && arith) return (c, root, check) => reduceNumber(c, kind, value, op, root, check);
-  const elem = elemCode(value);
+  // a Buffer reduces as the Uint8Array it is (so a Buffer on one rank and a Uint8Array on
+  // another take the same path), and comes back as a Buffer
+  const own = elemCode(value);
+  const elem = own === ELEM_BUFFER ? ELEM.Uint8Array : own;
   if (op >= 0 && MPI_REDUCIBLE.has(elem) && (arith || !FLOAT.has(elem)))
-    return (c, root, check) => typedReduce(c, kind, value as TypedArray, elem, op, root, check);
+    return async (c, root, check, agreed) => {
+      const out = await typedReduce(c, kind, value as TypedArray, elem, op, root, check, agreed);
+      return own === ELEM_BUFFER && out ? Buffer.from(out.buffer, out.byteOffset, out.byteLength) : out;
+    };
   return undefined;
 }
 
@@ -45,7 +52,7 @@ async function reduceNumber(c: MpiColl, kind: ReduceCall, value: number, op: num
 }
 
 /** Typed arrays with a builtin op: agree on length and kind (MAX of [len, -len, elem, -elem, err]), then MPI reduces. */
-async function typedReduce(c: MpiColl, kind: ReduceCall, v: TypedArray, elem: number, op: number, root: number, check: () => void): Promise<unknown> {
+async function typedReduce(c: MpiColl, kind: ReduceCall, v: TypedArray, elem: number, op: number, root: number, check: () => void, agreed: boolean): Promise<TypedArray | undefined> {
   let err: unknown;
   try {
     check();
@@ -54,7 +61,8 @@ async function typedReduce(c: MpiColl, kind: ReduceCall, v: TypedArray, elem: nu
   }
   const len = v.length;
   // small allreduce: the length agreement travels in the same MPI call (a user-defined MPI_Op)
-  if (kind === 'allreduce' && v.byteLength <= SR_DATA && SMALL_ALLREDUCE) {
+  // (once agreed, a builtin MPI_Allreduce follows instead)
+  if (!agreed && kind === 'allreduce' && v.byteLength <= SR_DATA && SMALL_ALLREDUCE) {
     const block = new Uint8Array(SR_BLOCK);
     const h = new Int32Array(block.buffer, 0, SMALL_REDUCE.fields.length);
     [h[SR.len], h[SR.negLen], h[SR.kind], h[SR.negKind], h[SR.op], h[SR.error], h[SR.negOp]] = [len, -len, elem, -elem, op, err ? 1 : 0, -op];
@@ -73,13 +81,15 @@ async function typedReduce(c: MpiColl, kind: ReduceCall, v: TypedArray, elem: nu
     new Uint8Array(out.buffer).set(got.subarray(SR_HDR, SR_HDR + v.byteLength));
     return out;
   }
-  const hdr = Int32Array.from([len, -len, elem, -elem, err ? 1 : 0]);
-  const agreed = new Int32Array(5);
-  await c.coll('allreduce', hdr, agreed, 5, I32, OP.max);
-  if (err) throw err;
-  if (agreed[4]) throw new TypeError(`${kind}: another rank's operand was rejected, so the ${kind} fails on rank ${c.rank} too`);
-  if (agreed[0] !== -agreed[1]! || agreed[2] !== -agreed[3]!)
-    throw new OrchidError('ERR_COUNT', `${kind}: the typed arrays differ in ${agreed[2] !== -agreed[3]! ? 'element type' : `length (${-agreed[1]!} … ${agreed[0]} elements)`} across ranks (rank ${c.rank} has ${len})`);
+  if (!agreed) {
+    const hdr = Int32Array.from([len, -len, elem, -elem, err ? 1 : 0]);
+    const got = new Int32Array(5);
+    await c.coll('allreduce', hdr, got, 5, I32, OP.max);
+    if (err) throw err;
+    if (got[4]) throw new TypeError(`${kind}: another rank's operand was rejected, so the ${kind} fails on rank ${c.rank} too`);
+    if (got[0] !== -got[1]! || got[2] !== -got[3]!)
+      throw new OrchidError('ERR_COUNT', `${kind}: the typed arrays differ in ${got[2] !== -got[3]! ? 'element type' : `length (${-got[1]!} … ${got[0]} elements)`} across ranks (rank ${c.rank} has ${len})`);
+  } else if (err) throw err;
   const C = elemCtor(elem);
   const gets = kind !== 'reduce' || c.rank === root;
   // a large result goes into recycled memory from the addon's pool (MPI writes all of it):
@@ -93,5 +103,5 @@ async function typedReduce(c: MpiColl, kind: ReduceCall, v: TypedArray, elem: nu
   else await c.coll(kind, v, out!, len, elem, op);
   if (pooled) await new Promise(setImmediate);
   if (kind === 'exscan' && c.rank === 0) return undefined;
-  return out ?? undefined;
+  return (out as TypedArray | null) ?? undefined;
 }

@@ -6,14 +6,18 @@
 // (Iallreduce, Ireduce, Iscan, Iexscan), is mpi-typed.ts. Typed arrays go to MPI by pointer
 // and stay referenced until MPI is done.
 import { hostname as osHostname } from 'node:os';
-import { decode, elemCode, elemCtor, encode, ELEM_BUFFER, ELEM_NONE, type Packet, type TypedArray } from '../../codec/index.js';
-import { errorFromName, errorNameOf, errorNumber } from '../../errors.js';
+import { decode, elemCode, elemCtor, encode, ELEM_BUFFER, ELEM_NONE, isTypedArray, type Packet, type TypedArray } from '../../codec/index.js';
+import { errorNumber } from '../../errors.js';
 import type { Addon, AddonCollectives } from '../../transport/mpi/addon.js';
 import type { MpiProcess } from '../../transport/mpi/process.js';
 import type { CommBackend, RawMessage, RawStatus, ReduceCall } from '../comm-backend.js';
 import type { Reducer } from '../ops.js';
 import { BYTE, I32, LARGE_YIELD, type CollArgs, type MpiColl } from './mpi-coll.js';
+import { reduceSignature, signature } from '../collectives/signature.js';
+import { agree, CHECK, remoteError, tryCheck } from './mpi-agree.js';
 import { mpiReduction } from './mpi-typed.js';
+
+const NO_CHECK = () => {};
 
 /**
  * The sizes-first step of a collective: `[bytes, elem]` per packet that `prepare` makes, or,
@@ -31,10 +35,6 @@ function sizeHeaders(n: number, prepare: () => Packet[]): { pkts?: Packet[]; err
   }
 }
 
-function remoteError(call: string, code: number, from: number, me: number): Error {
-  const name = errorNameOf(code);
-  return errorFromName(name, `${call}: rank ${from} failed (${name}), so the collective fails on rank ${me} too`);
-}
 
 const u8 = (ab: ArrayBuffer, off = 0, len = ab.byteLength - off) => Buffer.from(ab, off, len);
 const EMPTY = Buffer.alloc(0);
@@ -49,6 +49,8 @@ export class MpiBackend implements CommBackend, MpiColl {
   readonly hostname: string;
   readonly tagUb: number;
   private queue: Promise<unknown> = Promise.resolve();
+  /** collective calls made on this communicator (for error messages) */
+  private seq = 0;
 
   constructor(
     readonly proc: MpiProcess,
@@ -76,8 +78,10 @@ export class MpiBackend implements CommBackend, MpiColl {
 
   /** Collectives on one communicator start in the same order on every rank (MPI's rule for
    *  nonblocking collectives), so each waits for the previous one here. */
-  private serial<T>(body: () => Promise<T>): Promise<T> {
-    const run = this.queue.then(body, body);
+  private serial<T>(body: (seq: number) => Promise<T>): Promise<T> {
+    const seq = this.seq++;
+    const go = () => body(seq);
+    const run = this.queue.then(go, go);
     this.queue = run.catch(() => {});
     return run;
   }
@@ -115,13 +119,19 @@ export class MpiBackend implements CommBackend, MpiColl {
 
   // ---- collectives ----
 
+  // With CHECK (the default) every collective starts with the agreement step (mpi-agree.ts):
+  // the ranks agree on the call and on the outcome of its local checks before any other MPI
+  // call, so the MPI calls that follow are the same on every rank. An MPI_Allreduce is a
+  // barrier too: barrier() is the agreement step alone.
+
   barrier(): Promise<void> {
-    return this.serial(() => this.coll('barrier'));
+    return this.serial((seq) => (CHECK ? agree(this, 'barrier', signature('barrier'), undefined, -1, seq) : this.coll('barrier')));
   }
 
   bcast(root: number, prepare: () => Packet, check: () => void): Promise<unknown> {
-    check(); // a bad root cannot be reported through MPI: it fails here, before any MPI call
-    return this.serial(async () => {
+    if (!CHECK) check(); // a bad root cannot be reported through MPI: it fails here, before any MPI call
+    return this.serial(async (seq) => {
+      if (CHECK) await agree(this, 'bcast', signature('bcast', root), tryCheck(check), -1, seq);
       const me = this.rank === root;
       const { pkts, err, hdr } = me ? sizeHeaders(1, () => [prepare()]) : { hdr: new Int32Array(2) };
       const pkt = pkts?.[0];
@@ -138,8 +148,9 @@ export class MpiBackend implements CommBackend, MpiColl {
   }
 
   scatter(root: number, prepare: () => Packet[], check: () => void): Promise<unknown> {
-    check();
-    return this.serial(async () => {
+    if (!CHECK) check();
+    return this.serial(async (seq) => {
+      if (CHECK) await agree(this, 'scatter', signature('scatter', root), tryCheck(check), -1, seq);
       const n = this.size;
       const me = this.rank === root;
       const { pkts, err, hdr: hdrs } = me ? sizeHeaders(n, prepare) : { pkts: undefined, err: undefined, hdr: null };
@@ -161,12 +172,16 @@ export class MpiBackend implements CommBackend, MpiColl {
   }
 
   gather(value: unknown, root: number, all: boolean, call: string, check: () => void): Promise<unknown[] | undefined> {
-    check();
-    return this.gatherPackets(root, () => encode(value, call), all, call);
+    if (!CHECK) check();
+    return this.serial(async (seq) => {
+      if (CHECK) await agree(this, call, all ? signature('allgather') : signature('gather', root), tryCheck(check), -1, seq);
+      return this.gatherPackets(root, () => encode(value, call), all, call);
+    });
   }
 
-  private gatherPackets(root: number, prepare: () => Packet, all: boolean, call: string): Promise<unknown[] | undefined> {
-    return this.serial(async () => {
+  /** Sizes first (allgather of [bytes, elem]), then MPI_Allgatherv / Gatherv; inside serial(). */
+  private async gatherPackets(root: number, prepare: () => Packet, all: boolean, call: string): Promise<unknown[] | undefined> {
+    {
       const n = this.size;
       const { pkts, err, hdr } = sizeHeaders(1, () => [prepare()]);
       const pkt = pkts?.[0];
@@ -183,11 +198,12 @@ export class MpiBackend implements CommBackend, MpiColl {
       if (all) await this.coll('allgatherv', pkt!.bytes, hdr[0], ab!, counts, displs);
       else await this.coll('gatherv', pkt!.bytes, hdr[0], ab, getsIt ? counts : null, getsIt ? displs : null, root);
       return getsIt ? unpackParts(ab!, counts, displs, elems) : undefined;
-    });
+    }
   }
 
   alltoall(parts: readonly unknown[], check: () => void): Promise<unknown[]> {
-    return this.serial(async () => {
+    return this.serial(async (seq) => {
+      if (CHECK) await agree(this, 'alltoall', signature('alltoall'), tryCheck(check), -1, seq);
       const n = this.size;
       const { pkts, err, hdr: hdrs } = sizeHeaders(n, () => {
         check();
@@ -208,11 +224,17 @@ export class MpiBackend implements CommBackend, MpiColl {
 
   reduce(kind: ReduceCall, value: unknown, r: Reducer, root: number, check: () => void): Promise<unknown> {
     const byMpi = mpiReduction(kind, value, r);
-    if (byMpi) return this.serial(() => byMpi(this, root, check));
-    return this.jsReduce(kind, value, r, root, check);
+    if (!CHECK) return this.serial(() => (byMpi ? byMpi(this, root, check, false) : this.jsReduce(kind, value, r, root, check)));
+    // The path (one MPI reduction, typed arrays by pointer, or a gather) follows from the
+    // signature (op and operand kind), so once the ranks agree on it they take the same one.
+    return this.serial(async (seq) => {
+      const len = r.builtin && isTypedArray(value) ? value.length : -1;
+      await agree(this, kind, reduceSignature(kind, r.name, value, root), tryCheck(check), len, seq);
+      return byMpi ? byMpi(this, root, NO_CHECK, true) : this.jsReduce(kind, value, r, root, NO_CHECK);
+    });
   }
 
-  /** Custom functions and operands MPI cannot reduce: gather the values, fold in rank order. */
+  /** Custom functions and operands MPI cannot reduce: gather the values, fold in rank order (inside serial()). */
   private async jsReduce(kind: string, value: unknown, r: Reducer, root: number, check: () => void): Promise<unknown> {
     const prep = () => {
       check();
@@ -228,8 +250,11 @@ export class MpiBackend implements CommBackend, MpiColl {
     return this.rank === 0 ? undefined : fold(all, r, this.rank);
   }
 
-  async split(color: number, key: number, shared: boolean): Promise<CommBackend | null> {
-    const h = await this.serial(() => this.proc.wait<number | null>(this.a.split(this.handle, color, key, shared)));
+  async split(color: number, key: number, shared: boolean, call: string): Promise<CommBackend | null> {
+    const h = await this.serial(async (seq) => {
+      if (CHECK) await agree(this, call, signature(shared ? 'splitShared' : call === 'dup' ? 'dup' : 'split'), undefined, -1, seq);
+      return this.proc.wait<number | null>(this.a.split(this.handle, color, key, shared));
+    });
     return h === null ? null : new MpiBackend(this.proc, h);
   }
 

@@ -2,7 +2,7 @@
 // (src/transport/engine.ts) on the communicator's context, collectives as the JS
 // algorithms of src/comm/collectives/ on context+1 with one tag per call, so the two never
 // match each other. A collective that fails on one rank is reported to the other members.
-import { decode, type Packet } from '../../codec/index.js';
+import { decode, EMPTY_PACKET, type Packet } from '../../codec/index.js';
 import { OrchidError } from '../../errors.js';
 import type { Engine } from '../../transport/engine.js';
 import { ANY, type Arrival } from '../../transport/matching.js';
@@ -11,6 +11,7 @@ import { barrier } from '../collectives/barrier.js';
 import type { Coll } from '../collectives/coll.js';
 import { allgather, alltoall, gather, scatter } from '../collectives/data-movement.js';
 import { scan } from '../collectives/scan.js';
+import { CHECK, CHECK_BIT, mismatch, reduceSignature, signature, type CollKind } from '../collectives/signature.js';
 import { bcastPacket, reduceTree } from '../collectives/tree.js';
 import type { CommBackend, RawMessage, RawStatus, ReduceCall } from '../comm-backend.js';
 import type { Reducer } from '../ops.js';
@@ -27,6 +28,8 @@ export interface WsWorld {
 }
 
 /** comm's wildcards to the matcher's */
+const NO_CHECK = () => {};
+
 const matchSrc = (src: number) => (src === ANY_SOURCE ? ANY : src);
 const matchTag = (tag: number) => (tag === ANY_TAG ? ANY : tag);
 
@@ -90,67 +93,88 @@ export class WsBackend implements CommBackend {
 
   // ---- collectives ----
 
-  /** Run one collective call on the collective context with its own tag. A failure here
-   *  is reported to the other members so none of them hangs. */
-  private async collective<T>(call: string, body: (c: Coll) => Promise<T>): Promise<T> {
+  /**
+   * Run one collective call on the collective context with its own tag. Every message of it
+   * carries the call's signature (collectives/signature.ts) and every receive checks it, so
+   * calls that differ across ranks fail with ERR_COLLECTIVE instead of matching. Two steps
+   * make that hold on every member, with no hang:
+   * - the ring check: at entry each rank sends its signature to the next rank and checks the
+   *   previous one's, so a mismatch is seen even when every rank only waits (gather at a root
+   *   against scatter elsewhere, or roots that differ);
+   * - the verdict: a call in which some ranks finish without hearing from every other rank
+   *   (bcast, scatter, gather, reduce, scan at sizes that are not powers of two) ends with a
+   *   dissemination barrier, so no rank returns while another may still fail.
+   * A failure here is reported to the other members (COLL_ERROR) and ends this rank's own
+   * pending receives of the call.
+   */
+  private async collective<T>(call: string, sig: number, full: boolean, check: () => void, body: (c: Coll) => Promise<T>): Promise<T> {
     const tag = this.#collSeq;
     this.#collSeq = (this.#collSeq + 1) & 0x7fffffff;
     const e = this.ws.engine;
     const ctx = this.ctx + 1;
-    const c: Coll = {
+    const { rank, size } = this;
+    const coll = (word: number): Coll => ({
       call,
-      rank: this.rank,
-      size: this.size,
-      send: (dest, pkt) => e.send(ctx, this.rank, this.group[dest]!, tag, pkt, call),
+      rank,
+      size,
+      send: (dest, pkt) => e.send(ctx, rank, this.group[dest]!, tag, pkt, call, word),
       recv: async (src) => {
         const a = await this.post(call, src, tag, false, ctx);
+        if ((a.sig ?? 0) !== word) throw mismatch(call, word, rank, a.sig ?? 0, src, tag);
         return a.packet ?? (await e.keepAlive.hold(a.fetch!()));
       },
-    };
+    });
+    const c = coll(sig);
     try {
-      return await e.keepAlive.hold(body(c));
+      // a local error (bad root, operand, encoding) goes out before any message of the call
+      check();
+      if (size === 1 || !CHECK) return await e.keepAlive.hold(body(c));
+      // posted before the body's receives, so it takes the previous rank's first message
+      const v = coll((sig | CHECK_BIT) >>> 0); // the ring check's and the verdict's messages
+      const ring = v.recv((rank - 1 + size) % size);
+      const sent = v.send((rank + 1) % size, EMPTY_PACKET);
+      const run = (async () => {
+        const out = await body(c);
+        if (!full) await barrier(v);
+        return out;
+      })();
+      const [, , out] = await e.keepAlive.hold(Promise.all([ring, sent, run]));
+      return out;
     } catch (err) {
       if (!e.isRemoteError(err)) e.collError(ctx, tag, this.group, err as Error);
+      e.failStep(ctx, tag, err as Error); // this rank's own pending parts of the call end too
       throw err;
     }
   }
 
   barrier(): Promise<void> {
-    return this.collective('barrier', barrier);
+    return this.collective('barrier', signature('barrier'), true, NO_CHECK, barrier);
   }
 
   bcast(root: number, prepare: () => Packet, check: () => void): Promise<unknown> {
-    return this.collective('bcast', async (c) => {
-      check();
+    return this.collective('bcast', signature('bcast', root), false, check, async (c) => {
       const pkt = await bcastPacket(c, c.rank === root ? prepare() : undefined, root);
       return c.rank === root ? undefined : decode(pkt);
     });
   }
 
   scatter(root: number, prepare: () => Packet[], check: () => void): Promise<unknown> {
-    return this.collective('scatter', async (c) => {
-      check();
-      return scatter(c, c.rank === root ? prepare() : undefined, root);
-    });
+    return this.collective('scatter', signature('scatter', root), false, check, (c) => scatter(c, c.rank === root ? prepare() : undefined, root));
   }
 
   gather(value: unknown, root: number, all: boolean, call: string, check: () => void): Promise<unknown[] | undefined> {
-    return this.collective(call, async (c) => {
-      check();
-      return all ? allgather(c, value) : gather(c, value, root);
-    });
+    const sig = all ? signature('allgather') : signature('gather', root);
+    return this.collective(call, sig, all, check, (c) => (all ? allgather(c, value) : gather(c, value, root)));
   }
 
   alltoall(parts: readonly unknown[], check: () => void): Promise<unknown[]> {
-    return this.collective('alltoall', async (c) => {
-      check();
-      return alltoall(c, parts);
-    });
+    return this.collective('alltoall', signature('alltoall'), true, check, (c) => alltoall(c, parts));
   }
 
   reduce(kind: ReduceCall, value: unknown, r: Reducer, root: number, check: () => void): Promise<unknown> {
-    return this.collective(kind, async (c) => {
-      check();
+    // allreduce hears from every rank on every rank; so do scans at power-of-two sizes
+    const full = kind === 'allreduce' || (kind !== 'reduce' && (this.size & (this.size - 1)) === 0);
+    return this.collective(kind, reduceSignature(kind, r.name, value, root), full, check, async (c) => {
       if (kind === 'reduce') return reduceTree(c, value, r, root);
       if (kind === 'allreduce') return allreduce(c, value, r);
       return scan(c, value, r, kind === 'exscan');
@@ -160,12 +184,12 @@ export class WsBackend implements CommBackend {
   async split(color: number, key: number, shared: boolean, call: string): Promise<CommBackend | null> {
     const ws = this.ws;
     if (shared) {
-      const hosts = (await this.collective(call, (c) => allgather(c, this.hostname))) as string[];
+      const hosts = (await this.collective(call, signature('splitShared'), true, NO_CHECK, (c) => allgather(c, this.hostname))) as string[];
       color = hosts.indexOf(this.hostname);
       key = this.rank;
     }
     // One allgather agrees on the members and on a context id free on all of them.
-    const all = (await this.collective(call, (c) => allgather(c, [color, key, ws.nextCtx]))) as [number, number, number][];
+    const all = (await this.collective(call, signature(call as CollKind), true, NO_CHECK, (c) => allgather(c, [color, key, ws.nextCtx]))) as [number, number, number][];
     const ctx = Math.max(...all.map((x) => x[2]));
     ws.nextCtx = ctx + 2;
     if (color < 0) return null;
