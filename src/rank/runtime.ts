@@ -9,7 +9,7 @@ export interface Membership {
   failAll(err: Error): void;
   /** end the whole job with `code`; the process exits once it settles (or after 1 s) */
   abort(code: number, message: string): Promise<void>;
-  /** finalize: wait until every rank got there */
+  /** finalize: wait until every rank got there; errors name `finalize` */
   sync(world: Comm): Promise<void>;
   /** after finalize: release the transport; `ended` is the error later calls get */
   close(ended: Error): Promise<void>;
@@ -29,7 +29,15 @@ export function makeRuntime(job: Membership): Runtime {
     finalize() {
       finalizing ??= (async () => {
         if (rt.ended) return;
-        await job.sync(rt.world!);
+        try {
+          await job.sync(rt.world!);
+        } catch (e) {
+          // a rank that ends (or dies) without finalize leaves the others' finalize without it:
+          // say so, instead of only naming the rank that is gone
+          if (e instanceof OrchidError && e.code === 'ERR_PEER_LOST' && !/without calling finalize/.test(e.message))
+            throw new OrchidError('ERR_PEER_LOST', `${e.message} (it ended without completing finalize: every rank must call finalize)`, { cause: e });
+          throw e;
+        }
         rt.ended = new OrchidError('ERR_FINALIZED', 'finalize() was called on this rank');
         await job.close(rt.ended);
       })();

@@ -7,7 +7,7 @@
 // and stay referenced until MPI is done.
 import { hostname as osHostname } from 'node:os';
 import { decode, elemCode, elemCtor, encode, ELEM_BUFFER, ELEM_NONE, type Packet, type TypedArray } from '../../codec/index.js';
-import { errorFromName, errorNameOf, errorNumber } from '../../errors.js';
+import { errorFromName, errorNameOf, errorNumber, OrchidError } from '../../errors.js';
 import type { Addon, AddonCollectives } from '../../transport/mpi/addon.js';
 import type { MpiProcess } from '../../transport/mpi/process.js';
 import type { CommBackend, RawMessage, RawStatus, ReduceCall } from '../comm-backend.js';
@@ -237,11 +237,33 @@ export class MpiBackend implements CommBackend, MpiColl {
     this.a.abort(code);
   }
 
-  async finalize(): Promise<void> {
-    await this.barrier();
+  /** set once this rank took part in the finalize agreement (then only MPI_Finalize is left) */
+  agreed = false;
+
+  /**
+   * finalize(): every rank says it is here, on `life` (a communicator of its own, so it cannot
+   * match a collective of the program): an MPI_Allgather of one int32, 0 from finalize(), 1
+   * from a process that ends without it (addon.leave at exit, joinMpi). A plain barrier would
+   * hang the others for good on a rank that never calls finalize (MPI_Finalize is collective).
+   */
+  async finalize(life: number): Promise<void> {
+    const states = new Int32Array(this.size);
+    await this.serial(() => this.proc.wait<void>(this.a.allgather(life, Int32Array.of(0), 1, states, I32), states));
+    this.agreed = true;
+    const gone = [...states.keys()].filter((r) => states[r] !== 0);
+    if (gone.length > 0)
+      throw new OrchidError(
+        'ERR_PEER_LOST',
+        `finalize: rank ${this.rank} lost rank${gone.length > 1 ? 's' : ''} ${listRanks(gone)} (${gone.length > 1 ? 'they' : 'it'} exited without calling finalize)`,
+      );
     this.a.finalize();
     this.proc.close();
   }
+}
+
+/** At most 8 ranks by number, then how many more. */
+function listRanks(rs: number[]): string {
+  return rs.length <= 8 ? rs.join(', ') : `${rs.slice(0, 8).join(', ')} and ${rs.length - 8} more`;
 }
 
 function fold(values: unknown[], r: Reducer, n: number): unknown {

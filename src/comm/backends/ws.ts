@@ -115,8 +115,8 @@ export class WsBackend implements CommBackend {
     }
   }
 
-  barrier(): Promise<void> {
-    return this.collective('barrier', barrier);
+  barrier(call = 'barrier'): Promise<void> {
+    return this.collective(call, barrier);
   }
 
   bcast(root: number, prepare: () => Packet, check: () => void): Promise<unknown> {
