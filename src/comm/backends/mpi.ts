@@ -12,7 +12,7 @@ import type { Addon, AddonCollectives } from '../../transport/mpi/addon.js';
 import type { MpiProcess } from '../../transport/mpi/process.js';
 import type { CommBackend, RawMessage, RawStatus, ReduceCall } from '../comm-backend.js';
 import type { Reducer } from '../ops.js';
-import { BYTE, I32, LARGE_YIELD, type CollArgs, type MpiColl } from './mpi-coll.js';
+import { BYTE, F64, I32, LARGE_YIELD, type CollArgs, type MpiColl } from './mpi-coll.js';
 import { mpiReduction } from './mpi-typed.js';
 
 /**
@@ -214,6 +214,11 @@ export class MpiBackend implements CommBackend, MpiColl {
 
   /** Custom functions and operands MPI cannot reduce: gather the values, fold in rank order. */
   private async jsReduce(kind: string, value: unknown, r: Reducer, root: number, check: () => void): Promise<unknown> {
+    if (this.size === 1) {
+      // alone: nothing to gather; the value itself, as on ws (through msgpack a -0 became 0)
+      check();
+      return kind === 'exscan' ? undefined : value;
+    }
     const prep = () => {
       check();
       return encode(value, kind);
@@ -229,8 +234,30 @@ export class MpiBackend implements CommBackend, MpiColl {
   }
 
   async split(color: number, key: number, shared: boolean): Promise<CommBackend | null> {
-    const h = await this.serial(() => this.proc.wait<number | null>(this.a.split(this.handle, color, key, shared)));
+    const h = await this.serial(async () => {
+      if (shared) return this.proc.wait<number | null>(this.a.split(this.handle, 0, 0, true));
+      const [c, k] = await this.splitRanks(color, key);
+      return this.proc.wait<number | null>(this.a.split(this.handle, c, k, false));
+    });
     return h === null ? null : new MpiBackend(this.proc, h);
+  }
+
+  /**
+   * Colours and keys are any integers (JS numbers), as on ws; MPI_Comm_split takes C ints. So
+   * the ranks first share theirs (one allgather of two doubles each) and hand MPI what they
+   * stand for: the colour's place among the non-negative colours in use (a negative colour
+   * is MPI_UNDEFINED: no communicator) and this rank's place in its group by (key, rank).
+   */
+  private async splitRanks(color: number, key: number): Promise<[number, number]> {
+    const n = this.size;
+    const all = new Float64Array(2 * n);
+    await this.coll('allgather', Float64Array.of(color, key), 2, all, F64);
+    if (color < 0) return [-1, 0];
+    const colours = [...new Set(Array.from({ length: n }, (_, i) => all[2 * i]!).filter((x) => x >= 0))].sort((a, b) => a - b);
+    const group = Array.from({ length: n }, (_, i) => i)
+      .filter((i) => all[2 * i] === color)
+      .sort((a, b) => all[2 * a + 1]! - all[2 * b + 1]! || a - b);
+    return [colours.indexOf(color), group.indexOf(this.rank)];
   }
 
   abort(code: number): void {
