@@ -28,7 +28,8 @@ export interface Runtime {
   world?: Comm;
   /** set once finalize() or abort() ran: every call then fails with this */
   ended?: OrchidError;
-  abort(code: number, message: string): void;
+  /** starts ending the job; returns the error the caller throws (abort() does not return) */
+  abort(code: number, message: string): OrchidError;
   finalize(): Promise<void>;
 }
 
@@ -279,21 +280,21 @@ export class Comm {
     });
   }
 
-  reduce<T = unknown>(value: T, op: Op = 'sum', root = 0): Promise<T | undefined> {
+  reduce<T = unknown>(value: T, op: Op<T> = 'sum', root = 0): Promise<T | undefined> {
     return this.#reduce('reduce', value, op, root) as Promise<T | undefined>;
   }
 
-  allreduce<T = unknown>(value: T, op: Op = 'sum'): Promise<T> {
+  allreduce<T = unknown>(value: T, op: Op<T> = 'sum'): Promise<T> {
     return this.#reduce('allreduce', value, op, 0) as Promise<T>;
   }
 
   /** Inclusive prefix reduction: rank i gets value(0) op … op value(i). */
-  scan<T = unknown>(value: T, op: Op = 'sum'): Promise<T> {
+  scan<T = unknown>(value: T, op: Op<T> = 'sum'): Promise<T> {
     return this.#reduce('scan', value, op, 0) as Promise<T>;
   }
 
   /** Exclusive prefix reduction: rank i gets value(0) op … op value(i-1); undefined on rank 0. */
-  exscan<T = unknown>(value: T, op: Op = 'sum'): Promise<T | undefined> {
+  exscan<T = unknown>(value: T, op: Op<T> = 'sum'): Promise<T | undefined> {
     return this.#reduce('exscan', value, op, 0) as Promise<T | undefined>;
   }
 
@@ -324,9 +325,13 @@ export class Comm {
 
   // ---- the job ----
 
-  /** End the whole job with `code` (every rank on every host). */
-  abort(code = 1): void {
-    this.#rt.abort(code, `abort(${code}) called on rank ${this.rank}`);
+  /**
+   * End the whole job with `code` (every rank on every host), like MPI_Abort: it does not
+   * return. It throws ERR_ABORTED so no code after it runs; the process exits with `code`
+   * whether or not that error is caught.
+   */
+  abort(code = 1): never {
+    throw this.#rt.abort(code, `abort(${code}) called on rank ${this.rank}`);
   }
 
   /** Leave the job: waits for every rank to get here, then closes connections. */

@@ -24,7 +24,15 @@ export function makeRuntime(job: Membership): Runtime {
       job.failAll(err);
       const exit = () => process.exit(code);
       setTimeout(exit, 1000).unref();
+      // abort() throws `err` so that it never returns: uncaught, it must not end the process
+      // with code 1 before the job's abort is out; any other error now is only reported
+      const quiet = (e: unknown) => {
+        if (e !== err) process.stderr.write(`orchid: after abort(${code}): ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+      };
+      process.on('uncaughtException', quiet);
+      process.on('unhandledRejection', quiet);
       job.abort(code, message).then(exit, exit);
+      return err;
     },
     finalize() {
       finalizing ??= (async () => {
