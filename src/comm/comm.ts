@@ -300,7 +300,11 @@ export class Comm {
 
   // ---- communicators ----
 
-  /** Members with the same color form a communicator, ordered by key then rank; color < 0 → null. */
+  /**
+   * Members with the same color form a communicator, ordered by key then rank; any negative
+   * color gives null (MPI_UNDEFINED). Color and key are any integers (no 32-bit limit, the
+   * same on every transport).
+   */
   split(color: number, key: number = this.rank): Promise<Comm | null> {
     if (typeof color !== 'number' || !Number.isInteger(color))
       return Promise.reject(new TypeError(`split: color must be an integer, got ${String(color)} (called on rank ${this.rank})`));
