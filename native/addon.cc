@@ -25,6 +25,7 @@ OrchidMpi::OrchidMpi(Napi::Env env, Napi::Object exports) {
                            InstanceMethod<&OrchidMpi::Recv>("recv", attr),
                            InstanceMethod<&OrchidMpi::Iprobe>("iprobe", attr),
                            InstanceMethod<&OrchidMpi::Barrier>("barrier", attr),
+                           InstanceMethod<&OrchidMpi::Leave>("leave", attr),
                            InstanceMethod<&OrchidMpi::Bcast>("bcast", attr),
                            InstanceMethod<&OrchidMpi::Allreduce>("allreduce", attr),
                            InstanceMethod<&OrchidMpi::Scan>("scan", attr),
@@ -93,6 +94,7 @@ Napi::Value OrchidMpi::Initialize(const Napi::CallbackInfo& info) {
   check(env, MPI_Comm_dup(MPI_COMM_WORLD, &shadow), "MPI_Comm_dup");
   session.shadows.push_back(shadow);
   session.smallReduce.create();
+  session.jsMinMax.create();
   session.initialised = true;
   owner_ = true;
   progress.deliver = Napi::ThreadSafeFunction::New(
@@ -127,9 +129,30 @@ Napi::Value OrchidMpi::Finalize(const Napi::CallbackInfo& info) {
   stopProgress();
   session.finalised = true;
   session.smallReduce.free();
+  session.jsMinMax.free();
   MPI_Finalize();
   progress.deliver.Release();
   return info.Env().Undefined();
+}
+
+// leave(comm, states): a process that ends without finalize() takes part in the finalize
+// agreement (MPI_Iallgather of one int32 per rank on `comm`, see MpiBackend.finalize) with
+// state 1, blocking: its event loop no longer runs. `states` gets every rank's state.
+Napi::Value OrchidMpi::Leave(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  MPI_Comm c;
+  {
+    JsLock lk;
+    c = commOf(env, info[0]);
+  }
+  int32_t* out = info[1].As<Napi::Int32Array>().Data();
+  stopProgress();  // nothing else runs now; MPI is ours alone
+  int32_t mine = 1;
+  // nonblocking, as the others' (a blocking collective never matches a nonblocking one)
+  MPI_Request r;
+  check(env, MPI_Iallgather(&mine, 1, MPI_INT32_T, out, 1, MPI_INT32_T, c, &r), "MPI_Iallgather (finalize)");
+  check(env, MPI_Wait(&r, MPI_STATUS_IGNORE), "MPI_Wait (finalize)");
+  return env.Undefined();
 }
 
 // abort(code): MPI_Abort on the world; does not return

@@ -19,6 +19,7 @@ class OrchidMpi : public Napi::Addon<OrchidMpi> {
   Napi::Value Initialize(const Napi::CallbackInfo& info);  // "init" (Addon<T>::Init is the module's)
   Napi::Value Finalize(const Napi::CallbackInfo& info);
   Napi::Value Abort(const Napi::CallbackInfo& info);
+  Napi::Value Leave(const Napi::CallbackInfo& info);
   Napi::Value Split(const Napi::CallbackInfo& info);
   Napi::Value CommInfo(const Napi::CallbackInfo& info);
   Napi::Value Stats(const Napi::CallbackInfo& info);

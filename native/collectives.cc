@@ -20,7 +20,13 @@ MPI_Datatype dtype(const Napi::CallbackInfo& info, size_t i) {
   return d;
 }
 
-MPI_Op op(const Napi::CallbackInfo& info, size_t i) { return mpiOpOf(num(info, i)); }
+// the op for elements of datatype `d`: min and max on floats follow JS (small_reduce.h)
+MPI_Op op(const Napi::CallbackInfo& info, size_t i, MPI_Datatype d) {
+  int code = num(info, i);
+  if ((code == OP_min || code == OP_max) && (d == MPI_DOUBLE || d == MPI_FLOAT))
+    return code == OP_min ? session.jsMinMax.min : session.jsMinMax.max;
+  return mpiOpOf(code);
+}
 
 // counts / displacements: an Int32Array, or nullptr (null: not read on this rank)
 const int* ints(const Napi::Value& v) { return v.IsTypedArray() ? v.As<Napi::Int32Array>().Data() : nullptr; }
@@ -28,7 +34,10 @@ const int* ints(const Napi::Value& v) { return v.IsTypedArray() ? v.As<Napi::Int
 // allreduce / scan / exscan(comm, send, recv, count, dtype, op): one signature in MPI
 using Reduction = int (*)(const void*, void*, int, MPI_Datatype, MPI_Op, MPI_Comm, MPI_Request*);
 auto reduction(const Napi::CallbackInfo& info, Reduction fn) {
-  return [&info, fn](MPI_Comm c, MPI_Request* r) { return fn(bytesOf(info[1]).p, bytesOf(info[2]).p, num(info, 3), dtype(info, 4), op(info, 5), c, r); };
+  return [&info, fn](MPI_Comm c, MPI_Request* r) {
+    MPI_Datatype d = dtype(info, 4);
+    return fn(bytesOf(info[1]).p, bytesOf(info[2]).p, num(info, 3), d, op(info, 5, d), c, r);
+  };
 }
 
 // allgather / alltoall(comm, send, count, recv, dtype): `count` elements to or from each rank
@@ -86,7 +95,8 @@ Napi::Value OrchidMpi::SmallAllreduce(const Napi::CallbackInfo& info) {
 // reduce(comm, send, recv | null, count, dtype, op, root)
 Napi::Value OrchidMpi::Reduce(const Napi::CallbackInfo& info) {
   return collective(info, "MPI_Ireduce", [&](MPI_Comm c, MPI_Request* r) {
-    return MPI_Ireduce(bytesOf(info[1]).p, bytesOf(info[2]).p, num(info, 3), dtype(info, 4), op(info, 5), num(info, 6), c, r);
+    MPI_Datatype d = dtype(info, 4);
+    return MPI_Ireduce(bytesOf(info[1]).p, bytesOf(info[2]).p, num(info, 3), d, op(info, 5, d), num(info, 6), c, r);
   });
 }
 

@@ -84,6 +84,7 @@ struct Session {
   std::vector<MPI_Comm> comms;
   std::vector<MPI_Comm> shadows;  // a duplicate of each communicator: large payloads travel there
   SmallReduce smallReduce;
+  JsMinMax jsMinMax;  // min/max on float kinds as JS's Math.min/Math.max (NaN, -0)
 };
 
 using Clock = std::chrono::steady_clock;

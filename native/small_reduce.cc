@@ -16,8 +16,14 @@ void apply(int op, const T* in, T* io, int n) {
     switch (op) {
       case OP_sum: io[i] = a + b; break;
       case OP_prod: io[i] = a * b; break;
-      case OP_min: io[i] = a < b ? a : b; break;
-      case OP_max: io[i] = a > b ? a : b; break;
+      case OP_min:
+        if constexpr (std::is_floating_point_v<T>) io[i] = jsMin(a, b);
+        else io[i] = a < b ? a : b;
+        break;
+      case OP_max:
+        if constexpr (std::is_floating_point_v<T>) io[i] = jsMax(a, b);
+        else io[i] = a > b ? a : b;
+        break;
       case OP_land: io[i] = (a && b) ? 1 : 0; break;
       case OP_lor: io[i] = (a || b) ? 1 : 0; break;
       case OP_lxor: io[i] = (!a != !b) ? 1 : 0; break;
@@ -58,7 +64,28 @@ void combine(void* invec, void* inoutvec, int* count, MPI_Datatype*) {
   }
 }
 
+template <typename T, bool isMin>
+void minmaxOf(const T* in, T* io, int n) {
+  for (int i = 0; i < n; i++) io[i] = isMin ? jsMin(in[i], io[i]) : jsMax(in[i], io[i]);
+}
+
+template <bool isMin>
+void minmax(void* in, void* io, int* count, MPI_Datatype* dt) {
+  if (*dt == MPI_DOUBLE) minmaxOf<double, isMin>(static_cast<const double*>(in), static_cast<double*>(io), *count);
+  else if (*dt == MPI_FLOAT) minmaxOf<float, isMin>(static_cast<const float*>(in), static_cast<float*>(io), *count);
+}
+
 }  // namespace
+
+void JsMinMax::create() {
+  MPI_Op_create(minmax<true>, 1, &min);
+  MPI_Op_create(minmax<false>, 1, &max);
+}
+
+void JsMinMax::free() {
+  if (min != MPI_OP_NULL) MPI_Op_free(&min);
+  if (max != MPI_OP_NULL) MPI_Op_free(&max);
+}
 
 void SmallReduce::create() {
   MPI_Type_contiguous(SR_BLOCK, MPI_BYTE, &type);

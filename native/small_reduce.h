@@ -6,6 +6,8 @@
 #pragma once
 #include <mpi.h>
 
+#include <cmath>
+
 namespace orchid {
 
 struct SmallReduce {
@@ -15,5 +17,34 @@ struct SmallReduce {
   void create();  // after MPI_Init
   void free();    // before MPI_Finalize
 };
+
+// min and max on float and double as JS's Math.min and Math.max: NaN if either operand is
+// NaN, min(0, -0) = -0 and max(0, -0) = 0, whatever the order of the operands. MPI_MIN and
+// MPI_MAX leave NaN and signed zeros to the order the library combines values in, so ranks
+// got different answers. Commutative user-defined MPI_Ops, used in place of MPI_MIN / MPI_MAX
+// for MPI_FLOAT and MPI_DOUBLE (collectives.cc); the small allreduce applies the same rule.
+struct JsMinMax {
+  MPI_Op min = MPI_OP_NULL, max = MPI_OP_NULL;
+  void create();  // after MPI_Init
+  void free();    // before MPI_Finalize
+};
+
+template <typename T>
+inline T jsMin(T a, T b) {
+  if (a != a) return a;
+  if (b != b) return b;
+  if (a < b) return a;
+  if (b < a) return b;
+  return std::signbit(a) ? a : b;  // equal: ±0 or the same value
+}
+
+template <typename T>
+inline T jsMax(T a, T b) {
+  if (a != a) return a;
+  if (b != b) return b;
+  if (a > b) return a;
+  if (b > a) return b;
+  return std::signbit(a) ? b : a;
+}
 
 }  // namespace orchid

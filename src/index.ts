@@ -1,3 +1,4 @@
+/// <reference types="node" preserve="true" />
 // orchid-mpi: the public API (README.md, "API at a glance").
 export { init, type InitOptions } from './rank/init.js';
 export { Comm, type Message, type Status, type ScatterOptions } from './comm/comm.js';

@@ -23,10 +23,14 @@ const packr = new Packr({
   },
 });
 
+const NEG_ZERO = [0xcb, 0x80, 0, 0, 0, 0, 0, 0, 0];
+
 /** Encode `value` for `call`; a value msgpackr cannot encode is a TypeError naming the call. */
 export function encode(value: unknown, call: string): Packet {
   const elem = elemCode(value);
   if (elem !== ELEM_NONE) return { elem, bytes: bytesOf(value as TypedArray) };
+  // msgpackr writes -0 as the integer 0; a float64 -0 (what it reads back as -0) keeps it
+  if (value === 0 && 1 / value < 0) return { elem, bytes: Buffer.from(NEG_ZERO) };
   currentCall = call;
   try {
     return { elem, bytes: packr.pack(value) };

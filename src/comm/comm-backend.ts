@@ -42,7 +42,8 @@ export interface CommBackend {
   probe(source: number, tag: number, call: string): Promise<RawStatus>;
   iprobe(source: number, tag: number): RawStatus | undefined;
 
-  barrier(): Promise<void>;
+  /** `call`: the API call it serves, for errors (finalize synchronises with a barrier) */
+  barrier(call?: string): Promise<void>;
   /** the root's value decoded on the others; undefined at the root */
   bcast(root: number, prepare: () => Packet, check: () => void): Promise<unknown>;
   scatter(root: number, prepare: () => Packet[], check: () => void): Promise<unknown>;

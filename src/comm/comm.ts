@@ -29,7 +29,8 @@ export interface Runtime {
   world?: Comm;
   /** set once finalize() or abort() ran: every call then fails with this */
   ended?: OrchidError;
-  abort(code: number, message: string): void;
+  /** starts ending the job; returns the error the caller throws (abort() does not return) */
+  abort(code: number, message: string): OrchidError;
   finalize(): Promise<void>;
 }
 
@@ -280,27 +281,31 @@ export class Comm {
     });
   }
 
-  reduce<T = unknown>(value: T, op: Op = 'sum', root = 0): Promise<T | undefined> {
+  reduce<T = unknown>(value: T, op: Op<T> = 'sum', root = 0): Promise<T | undefined> {
     return this.#reduce('reduce', value, op, root) as Promise<T | undefined>;
   }
 
-  allreduce<T = unknown>(value: T, op: Op = 'sum'): Promise<T> {
+  allreduce<T = unknown>(value: T, op: Op<T> = 'sum'): Promise<T> {
     return this.#reduce('allreduce', value, op, 0) as Promise<T>;
   }
 
   /** Inclusive prefix reduction: rank i gets value(0) op … op value(i). */
-  scan<T = unknown>(value: T, op: Op = 'sum'): Promise<T> {
+  scan<T = unknown>(value: T, op: Op<T> = 'sum'): Promise<T> {
     return this.#reduce('scan', value, op, 0) as Promise<T>;
   }
 
   /** Exclusive prefix reduction: rank i gets value(0) op … op value(i-1); undefined on rank 0. */
-  exscan<T = unknown>(value: T, op: Op = 'sum'): Promise<T | undefined> {
+  exscan<T = unknown>(value: T, op: Op<T> = 'sum'): Promise<T | undefined> {
     return this.#reduce('exscan', value, op, 0) as Promise<T | undefined>;
   }
 
   // ---- communicators ----
 
-  /** Members with the same color form a communicator, ordered by key then rank; color < 0 → null. */
+  /**
+   * Members with the same color form a communicator, ordered by key then rank; any negative
+   * color gives null (MPI_UNDEFINED). Color and key are any integers (no 32-bit limit, the
+   * same on every transport).
+   */
   split(color: number, key: number = this.rank): Promise<Comm | null> {
     if (typeof color !== 'number' || !Number.isInteger(color))
       return Promise.reject(new TypeError(`split: color must be an integer, got ${String(color)} (called on rank ${this.rank})`));
@@ -325,9 +330,13 @@ export class Comm {
 
   // ---- the job ----
 
-  /** End the whole job with `code` (every rank on every host). */
-  abort(code = 1): void {
-    this.#rt.abort(code, `abort(${code}) called on rank ${this.rank}`);
+  /**
+   * End the whole job with `code` (every rank on every host), like MPI_Abort: it does not
+   * return. It throws ERR_ABORTED so no code after it runs; the process exits with `code`
+   * whether or not that error is caught.
+   */
+  abort(code = 1): never {
+    throw this.#rt.abort(code, `abort(${code}) called on rank ${this.rank}`);
   }
 
   /** Leave the job: waits for every rank to get here, then closes connections. */

@@ -16,8 +16,10 @@ import type { TypedArray } from '../codec/typed.js';
 import { OrchidError } from '../errors.js';
 
 export type { OpName };
-export type OpFn = (a: any, b: any) => any;
-export type Op = OpName | OpFn;
+/** A custom reduction: combines two values of the reduced value's type into one. */
+export type OpFn<T = any> = (a: T, b: T) => T;
+/** A builtin op by name, or a custom function on the reduced value's type. */
+export type Op<T = any> = OpName | OpFn<T>;
 
 export type { TypedArray };
 

@@ -1,3 +1,4 @@
+/// <reference types="node" preserve="true" />
 // orchid-mpi/launcher: start a job programmatically (orchidrun is a thin shell over this).
 import { JobRun, type Job } from './job.js';
 import { MpiexecJob, autoPicksMpi } from './mpiexec.js';

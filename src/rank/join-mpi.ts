@@ -79,20 +79,25 @@ export async function joinMpi(): Promise<Comm> {
     addon.abort(3);
     throw new OrchidError('ERR_TRANSPORT', msg);
   }
+  // finalize's own communicator (MpiBackend.finalize)
+  const life = await proc.wait<number | null>(addon.split(0, 0, be.rank, false));
   const rt = makeRuntime({
     failAll: (err) => proc.failAll(err),
     abort: async (code, message) => {
       process.stderr.write(`orchid: ${message}\n`);
       addon.abort(code); // MPI_Abort: does not return
     },
-    sync: () => be.finalize(),
+    sync: () => be.finalize(life!),
     close: async (ended) => proc.failAll(ended),
   });
   // A program that ends normally without finalize() is finalized here, as with ws (Open MPI
   // otherwise reports an "abnormal termination"); a failing exit is left to mpiexec to report.
+  // It first takes part in the finalize agreement (blocking: the event loop is over), so the
+  // ranks that called finalize() learn it left without it instead of waiting for ever.
   process.on('exit', (code) => {
     if (rt.ended || code !== 0) return;
     try {
+      if (!be.agreed) addon.leave(life!, new Int32Array(be.size));
       addon.finalize();
     } catch {
       /* exiting anyway */

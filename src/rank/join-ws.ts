@@ -77,10 +77,11 @@ export async function joinWs(env: NodeJS.ProcessEnv, timeoutMs: number | undefin
   mesh.setPeers(table);
   engine.links = mesh;
 
+  const be = new WsBackend(ws, 0, Array.from({ length: size }, (_, i) => i), rank);
   const rt = makeRuntime({
     failAll: (err) => engine.failAll(err),
     abort: (code, message) => coord.abort(code, message),
-    sync: (world) => world.barrier(),
+    sync: () => be.barrier('finalize'),
     close: async () => {
       await engine.close(); // closes the mesh
       coord.close();
@@ -107,5 +108,5 @@ export async function joinWs(env: NodeJS.ProcessEnv, timeoutMs: number | undefin
     base(err);
   };
   if (size > 1 && size <= eagerMax) await mesh.connectAll(EAGER_CONNECT_WAIT_MS);
-  return (rt.world = new Comm(rt, new WsBackend(ws, 0, Array.from({ length: size }, (_, i) => i), rank)));
+  return (rt.world = new Comm(rt, be));
 }

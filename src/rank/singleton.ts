@@ -9,11 +9,12 @@ import { makeRuntime } from './runtime.js';
 export function worldOfOne(): Comm {
   const ws = newWsWorld(0, 1, osHostname());
   const { engine } = ws;
+  const be = new WsBackend(ws, 0, [0], 0);
   const rt = makeRuntime({
     failAll: (err) => engine.failAll(err),
     abort: async () => {},
-    sync: (world) => world.barrier(),
+    sync: () => be.barrier('finalize'),
     close: () => engine.close(),
   });
-  return (rt.world = new Comm(rt, new WsBackend(ws, 0, [0], 0)));
+  return (rt.world = new Comm(rt, be));
 }

@@ -4,8 +4,7 @@
 // The collectives run three times: on the world, on a dup() of it, and on a split() half
 // (ranks by parity, in reverse order), whose ranks and contexts differ from the world's. A
 // half of one rank (3 ranks split in two) passes its checks by: a world of one has its own
-// row (singleton), and there the mpi backend's reductions encode values that ws's do not
-// (a -0 comes back as 0 under mpi only).
+// row (singleton).
 import { agreement } from './checks/agreement.mjs';
 import { collectives } from './checks/collectives.mjs';
 import { communicators } from './checks/communicators.mjs';

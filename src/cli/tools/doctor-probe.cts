@@ -8,6 +8,7 @@ import os = require('node:os');
 import path = require('node:path');
 import dgram = require('node:dgram');
 import url = require('node:url');
+import cp = require('node:child_process');
 
 const [root = '', headHost = '', headPort = ''] = process.argv.slice(2);
 const out = (o: object): void => void process.stdout.write(JSON.stringify(o) + '\n');
@@ -21,6 +22,27 @@ try {
 }
 r.dist = fs.existsSync(path.join(root, 'dist/launcher/proxy.js'));
 r.mpiexec = (process.env.PATH || '').split(':').some((d) => d && fs.existsSync(path.join(d, 'mpiexec')));
+// the mpiexecs on PATH and which MPI each is (its --version), to compare with the addon's
+const onPath = (name: string): string | undefined =>
+  (process.env.PATH || '').split(':').map((d) => d && path.join(d, name)).find((p) => p && fs.existsSync(p)) || undefined;
+const flavorOf = (p: string): string => {
+  const v = cp.spawnSync(p, ['--version'], { encoding: 'utf8', timeout: 10_000, env: { ...process.env, OMPI_ALLOW_RUN_AS_ROOT: '1', OMPI_ALLOW_RUN_AS_ROOT_CONFIRM: '1' } });
+  const text = `${v.stdout ?? ''}${v.stderr ?? ''}`;
+  return /HYDRA|MPICH/i.test(text) ? 'mpich' : /Open MPI|OpenRTE|open-mpi/i.test(text) ? 'openmpi' : 'unknown';
+};
+const realOf = (p: string): string => {
+  try {
+    return fs.realpathSync(p);
+  } catch {
+    return p;
+  }
+};
+r.mpiexecs = ['mpiexec', 'mpiexec.hydra', 'mpiexec.mpich', 'mpiexec.openmpi', process.env.ORCHID_MPIEXEC]
+  .filter((n): n is string => !!n)
+  .map((name) => ({ name, path: name.includes('/') ? (fs.existsSync(name) ? name : undefined) : onPath(name) }))
+  .filter((x): x is { name: string; path: string } => !!x.path)
+  .map((x) => ({ ...x, real: realOf(x.path), flavor: flavorOf(x.path) }));
+r.orchidMpiexec = process.env.ORCHID_MPIEXEC ?? null;
 
 (async () => {
   try {
@@ -29,6 +51,7 @@ r.mpiexec = (process.env.PATH || '').split(':').some((d) => d && fs.existsSync(p
       const st = m.nativeStatus();
       r.addon = st.available ? 'loaded' : 'no: ' + firstLine(st.reason || 'not built', 160);
       r.flavor = st.flavor;
+      r.library = st.library;
     } else {
       // an older orchid there
       const a = m.loadAddon();

@@ -17,7 +17,8 @@ export const DOCTOR_HELP = `Usage: orchid doctor [--ssh CMD] [HOST... | --hosts 
 Check that jobs can run on each host: passwordless SSH, Node.js version, orchid at the
 same path and version as here, the MPI addon, the clock offset to this host, and TCP
 ports both ways (host -> this host, as ranks reach the coordinator; this host -> host,
-as ranks reach each other). Prints a table; exit status 1 when a host has a problem.
+as ranks reach each other). Prints a table; exit status 1 when a host has a problem. With the addon, it also checks
+the mpiexec on PATH is of the addon's MPI (MPICH or Open MPI) and names the one to use.
 Without hosts, checks this host only.
 `;
 
@@ -32,17 +33,19 @@ interface Row {
   problems: string[];
   /** Worth knowing, not a problem (exit status stays 0). */
   notes: string[];
+  /** Will bite some way of running jobs, though orchidrun works (exit status stays 0). */
+  warnings: string[];
 }
 
 async function checkHost(host: string, ssh: string, root: string): Promise<Row> {
-  const row: Row = { host, ssh: '-', node: '-', orchid: '-', addon: '-', clock: '-', ports: '-', problems: [], notes: [] };
+  const row: Row = { host, ssh: '-', node: '-', orchid: '-', addon: '-', clock: '-', ports: '-', problems: [], notes: [], warnings: [] };
   const local = isLocalHost(host);
   let headAddr: string;
   try {
     headAddr = local ? '127.0.0.1' : await addressTowards(host, ssh);
   } catch (e) {
     row.ssh = 'no';
-    row.problems.push((e as Error).message);
+    row.problems.push(unresolvable(host, e as Error));
     return row;
   }
   // host -> here: a port on this machine that the host must reach
@@ -117,6 +120,7 @@ async function checkHost(host: string, ssh: string, root: string): Promise<Row> 
   const loaded = String(report.addon).startsWith('loaded');
   row.addon = `${loaded ? `mpi${report.flavor ? ` (${String(report.flavor)})` : ''}` : 'ws only'}${report.mpiexec ? ', mpiexec' : ''}`;
   if (!loaded) row.notes.push(`the mpi transport is not available (ws serves): ${String(report.addon).replace(/^no: /, '')}`);
+  else mpiexecCheck(row, report);
   if (offset !== undefined) {
     row.clock = `${offset >= 0 ? '+' : ''}${offset} ms`;
     if (Math.abs(offset) > 1000) row.problems.push(`clock off by ${offset} ms (benchmarks and logs disagree): run NTP`);
@@ -127,6 +131,55 @@ async function checkHost(host: string, ssh: string, root: string): Promise<Row> 
   if (back !== 'ok') row.problems.push(`the host cannot reach this host at ${headAddr} (${back}): ranks cannot reach the coordinator (firewall?)`);
   if (forward !== 'ok') row.problems.push(`this host cannot reach a port on the host (${forward}): ranks cannot reach each other (firewall?)`);
   return row;
+}
+
+const MPI_NAME: Record<string, string> = { mpich: 'MPICH', openmpi: 'Open MPI', unknown: 'an unknown MPI' };
+
+interface FoundMpiexec {
+  name: string;
+  path: string;
+  real: string;
+  flavor: string;
+}
+
+/**
+ * The addon runs only under the mpiexec of the MPI it is built against (another's starts
+ * ranks that each see a world of one, or fail in MPI_Init). With the other MPI's `mpiexec`
+ * first on PATH (Debian's alternatives pick Open MPI's, whatever the addon links), a plain
+ * `mpiexec -n N node app.js` cannot run it: say so and which command does. No mpiexec of
+ * the addon's MPI at all is a problem: `--transport mpi` cannot run either.
+ */
+function mpiexecCheck(row: Row, report: Record<string, unknown>): void {
+  const want = String(report.flavor);
+  const execs = report.mpiexecs as FoundMpiexec[] | undefined;
+  if ((want !== 'mpich' && want !== 'openmpi') || !Array.isArray(execs)) return; // an older orchid there
+  const lib = report.library ? ` (${String(report.library)})` : '';
+  const plain = execs.find((x) => x.name === 'mpiexec');
+  const env = execs.find((x) => x.name === report.orchidMpiexec);
+  // what orchidrun --transport mpi runs (findMpiexec): ORCHID_MPIEXEC, else the first of the MPI's names
+  const match = report.orchidMpiexec ? (env?.flavor === want ? env : undefined) : execs.find((x) => x.name !== 'mpiexec' && x.flavor === want) ?? (plain?.flavor === want ? plain : undefined);
+  const where = (x: FoundMpiexec) => `${x.path}${x.real !== x.path ? ` -> ${x.real}` : ''}`;
+  row.addon = `mpi (${want}), ${plain ? (plain.flavor === want ? 'mpiexec' : `mpiexec is ${plain.flavor}`) : match ? match.name : 'no mpiexec'}`;
+  if (!match) {
+    const seen = execs.length ? ` (found: ${execs.map((x) => `${where(x)} is ${MPI_NAME[x.flavor] ?? x.flavor}`).join('; ')})` : '';
+    row.problems.push(
+      `the MPI addon is built against ${MPI_NAME[want]}${lib}, but ${report.orchidMpiexec ? `ORCHID_MPIEXEC=${String(report.orchidMpiexec)} is not ${MPI_NAME[want]}'s mpiexec` : `no ${MPI_NAME[want]} mpiexec is on PATH`}${seen}: ` +
+        `--transport mpi cannot run; install ${want === 'mpich' ? 'mpich' : 'openmpi-bin'} or set ORCHID_MPIEXEC to its mpiexec`,
+    );
+    return;
+  }
+  if (plain && plain.flavor !== want)
+    row.warnings.push(
+      `'mpiexec' on PATH (${where(plain)}) is ${MPI_NAME[plain.flavor] ?? plain.flavor}'s, but the MPI addon is built against ${MPI_NAME[want]}${lib}: ` +
+        `a plain 'mpiexec -n N node app.js' cannot run it; run '${match.path} -n N node app.js', or 'orchidrun --transport mpi -n N app.js' (it picks ${match.path} itself)`,
+    );
+}
+
+/** addressTowards' failure, for doctor: a name that does not resolve is no matter of interfaces. */
+function unresolvable(host: string, e: Error): string {
+  if (!/^cannot resolve host /.test(e.message)) return e.message.replace(/; give --iface$/, '');
+  const why = e.message.replace(/; give --iface$/, '');
+  return `${why}: this host cannot resolve the name (DNS or /etc/hosts); add ${host} to /etc/hosts, give its address instead (in --hosts or the hostfile), or set its HostName in ~/.ssh/config`;
 }
 
 export async function doctorMain(argv: readonly string[]): Promise<number> {
@@ -151,6 +204,7 @@ export async function doctorMain(argv: readonly string[]): Promise<number> {
   let bad = 0;
   for (const r of rows) {
     for (const n of r.notes) process.stdout.write(`${r.host}: note: ${n}\n`);
+    for (const w of r.warnings) process.stdout.write(`${r.host}: warning: ${w}\n`);
     for (const p of r.problems) process.stdout.write(`${r.host}: ${p}\n`);
     if (r.problems.length) bad++;
   }

@@ -7,12 +7,12 @@
 // and stay referenced until MPI is done.
 import { hostname as osHostname } from 'node:os';
 import { decode, elemCode, elemCtor, encode, ELEM_BUFFER, ELEM_NONE, isTypedArray, type Packet, type TypedArray } from '../../codec/index.js';
-import { errorNumber } from '../../errors.js';
+import { errorFromName, errorNameOf, errorNumber, OrchidError } from '../../errors.js';
 import type { Addon, AddonCollectives } from '../../transport/mpi/addon.js';
 import type { MpiProcess } from '../../transport/mpi/process.js';
 import type { CommBackend, RawMessage, RawStatus, ReduceCall } from '../comm-backend.js';
 import type { Reducer } from '../ops.js';
-import { BYTE, I32, LARGE_YIELD, type CollArgs, type MpiColl } from './mpi-coll.js';
+import { BYTE, F64, I32, LARGE_YIELD, type CollArgs, type MpiColl } from './mpi-coll.js';
 import { reduceSignature, signature } from '../collectives/signature.js';
 import { agree, CHECK, remoteError, tryCheck } from './mpi-agree.js';
 import { mpiReduction } from './mpi-typed.js';
@@ -236,6 +236,11 @@ export class MpiBackend implements CommBackend, MpiColl {
 
   /** Custom functions and operands MPI cannot reduce: gather the values, fold in rank order (inside serial()). */
   private async jsReduce(kind: string, value: unknown, r: Reducer, root: number, check: () => void): Promise<unknown> {
+    if (this.size === 1) {
+      // alone: nothing to gather; the value itself, as on ws (through msgpack a -0 became 0)
+      check();
+      return kind === 'exscan' ? undefined : value;
+    }
     const prep = () => {
       check();
       return encode(value, kind);
@@ -253,20 +258,62 @@ export class MpiBackend implements CommBackend, MpiColl {
   async split(color: number, key: number, shared: boolean, call: string): Promise<CommBackend | null> {
     const h = await this.serial(async (seq) => {
       if (CHECK) await agree(this, call, signature(shared ? 'splitShared' : call === 'dup' ? 'dup' : 'split'), undefined, -1, seq);
-      return this.proc.wait<number | null>(this.a.split(this.handle, color, key, shared));
+      if (shared) return this.proc.wait<number | null>(this.a.split(this.handle, 0, 0, true));
+      const [c, k] = await this.splitRanks(color, key);
+      return this.proc.wait<number | null>(this.a.split(this.handle, c, k, false));
     });
     return h === null ? null : new MpiBackend(this.proc, h);
+  }
+
+  /**
+   * Colours and keys are any integers (JS numbers), as on ws; MPI_Comm_split takes C ints. So
+   * the ranks first share theirs (one allgather of two doubles each) and hand MPI what they
+   * stand for: the colour's place among the non-negative colours in use (a negative colour
+   * is MPI_UNDEFINED: no communicator) and this rank's place in its group by (key, rank).
+   */
+  private async splitRanks(color: number, key: number): Promise<[number, number]> {
+    const n = this.size;
+    const all = new Float64Array(2 * n);
+    await this.coll('allgather', Float64Array.of(color, key), 2, all, F64);
+    if (color < 0) return [-1, 0];
+    const colours = [...new Set(Array.from({ length: n }, (_, i) => all[2 * i]!).filter((x) => x >= 0))].sort((a, b) => a - b);
+    const group = Array.from({ length: n }, (_, i) => i)
+      .filter((i) => all[2 * i] === color)
+      .sort((a, b) => all[2 * a + 1]! - all[2 * b + 1]! || a - b);
+    return [colours.indexOf(color), group.indexOf(this.rank)];
   }
 
   abort(code: number): void {
     this.a.abort(code);
   }
 
-  async finalize(): Promise<void> {
-    await this.barrier();
+  /** set once this rank took part in the finalize agreement (then only MPI_Finalize is left) */
+  agreed = false;
+
+  /**
+   * finalize(): every rank says it is here, on `life` (a communicator of its own, so it cannot
+   * match a collective of the program): an MPI_Allgather of one int32, 0 from finalize(), 1
+   * from a process that ends without it (addon.leave at exit, joinMpi). A plain barrier would
+   * hang the others for good on a rank that never calls finalize (MPI_Finalize is collective).
+   */
+  async finalize(life: number): Promise<void> {
+    const states = new Int32Array(this.size);
+    await this.serial(() => this.proc.wait<void>(this.a.allgather(life, Int32Array.of(0), 1, states, I32), states));
+    this.agreed = true;
+    const gone = [...states.keys()].filter((r) => states[r] !== 0);
+    if (gone.length > 0)
+      throw new OrchidError(
+        'ERR_PEER_LOST',
+        `finalize: rank ${this.rank} lost rank${gone.length > 1 ? 's' : ''} ${listRanks(gone)} (${gone.length > 1 ? 'they' : 'it'} exited without calling finalize)`,
+      );
     this.a.finalize();
     this.proc.close();
   }
+}
+
+/** At most 8 ranks by number, then how many more. */
+function listRanks(rs: number[]): string {
+  return rs.length <= 8 ? rs.join(', ') : `${rs.slice(0, 8).join(', ')} and ${rs.length - 8} more`;
 }
 
 function fold(values: unknown[], r: Reducer, n: number): unknown {

@@ -147,8 +147,8 @@ export class WsBackend implements CommBackend {
     }
   }
 
-  barrier(): Promise<void> {
-    return this.collective('barrier', signature('barrier'), true, NO_CHECK, barrier);
+  barrier(call = 'barrier'): Promise<void> {
+    return this.collective(call, signature('barrier'), true, NO_CHECK, barrier);
   }
 
   bcast(root: number, prepare: () => Packet, check: () => void): Promise<unknown> {

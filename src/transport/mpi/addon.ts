@@ -46,6 +46,8 @@ export interface Addon extends AddonCollectives {
   split(comm: number, color: number, key: number, shared: boolean): number;
   commInfo(comm: number): [number, number];
   finalize(): void;
+  /** at exit without finalize(): the finalize agreement with state 1, blocking (MpiBackend.finalize) */
+  leave(comm: number, states: Int32Array): void;
   abort(code: number): void;
   stats(): { active: number; waiting: number; payloads: number; poolHits: number; poolMisses: number };
   version(): string;

@@ -150,4 +150,54 @@ export const collectives = [
     await w.send('p2p', w.rank, 77);
     assert.equal((await q.wait()).data, 'p2p');
   }],
+
+  ['min/max with NaN and signed zeros: JS semantics (Math.min/Math.max), the same answer on every rank', async (w) => {
+    const n = w.size;
+    // every rank makes the same calls whatever it gets (a rank that stopped at the first wrong
+    // answer would leave the others in a collective it never calls); the check fails at the end
+    const wrong = [];
+    const show = (v) => (Object.is(v, -0) ? '-0' : String(v));
+    const same = (got, want, what) => Object.is(got, want) || wrong.push(`${what}: got ${show(got)}, want ${show(want)}`);
+    // a NaN on any one rank (first, middle, last): NaN everywhere, for numbers and float arrays
+    for (const at of new Set([0, n >> 1, n - 1])) {
+      const x = w.rank === at ? NaN : w.rank + 1;
+      for (const op of ['min', 'max']) {
+        same(await w.allreduce(x, op), NaN, `allreduce(${op}) of a number with NaN on rank ${at}`);
+        const red = await w.reduce(x, op, n - 1);
+        if (w.rank === n - 1) same(red, NaN, `reduce(${op}) with NaN on rank ${at}`);
+        same(await w.scan(x, op), w.rank >= at ? NaN : op === 'min' ? 1 : w.rank + 1, `scan(${op}) with NaN on rank ${at}`);
+        for (const [C, len] of [[Float64Array, 3], [Float32Array, 5], [Float64Array, 20000], [Float32Array, 40000]]) {
+          const a = new C(len).fill(w.rank + 1);
+          if (w.rank === at) a[1] = NaN;
+          const got = await w.allreduce(a, op);
+          same(got[1], NaN, `allreduce(${op}) of a ${C.name}(${len}) with NaN on rank ${at}`);
+          same(got[0], op === 'min' ? 1 : n, `allreduce(${op}) of a ${C.name}(${len}), element 0`);
+        }
+      }
+    }
+    // -0 and 0: min gives -0, max gives 0, whichever rank has which
+    for (const neg of new Set([0, n - 1])) {
+      const z = w.rank === neg ? -0 : 0;
+      same(await w.allreduce(z, 'min'), -0, 'allreduce(min) of -0 and 0');
+      same(await w.allreduce(z, 'max'), n > 1 ? 0 : z, 'allreduce(max) of -0 and 0');
+      for (const len of [4, 20000]) {
+        const a = new Float64Array(len).fill(z);
+        same((await w.allreduce(a, 'min'))[len - 1], -0, `allreduce(min) of a Float64Array(${len}) of -0 and 0`);
+        same((await w.allreduce(a, 'max'))[len - 1], n > 1 ? 0 : z, `allreduce(max) of a Float64Array(${len}) of -0 and 0`);
+      }
+    }
+    assert.deepEqual(wrong, [], `rank ${w.rank}`);
+  }],
+
+  ['a -0 keeps its sign through reductions on one rank, whatever the op (as on ws)', async (w) => {
+    const alone = await w.split(w.rank);
+    assert.equal(alone.size, 1);
+    const add = (a, b) => a + b;
+    assert.ok(Object.is(await alone.allreduce(-0, add), -0), 'allreduce(-0, custom op)');
+    assert.ok(Object.is(await alone.reduce(-0, add, 0), -0), 'reduce(-0, custom op)');
+    assert.ok(Object.is(await alone.scan(-0, add), -0), 'scan(-0, custom op)');
+    assert.ok(Object.is((await alone.allreduce([-0, 1], 'sum'))[0], -0), 'allreduce([-0, 1], sum)');
+    assert.ok(Object.is(await alone.allreduce(-0, 'sum'), -0), 'allreduce(-0, sum)');
+    assert.equal(await alone.exscan(-0, add), undefined);
+  }],
 ];

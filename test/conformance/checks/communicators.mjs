@@ -45,4 +45,32 @@ export const communicators = [
       assert.equal(node.rank, Number(process.env.ORCHID_LOCAL_RANK));
     }
   }],
+
+  ['split: colours and keys are any integers, the same communicators on every transport', async (w) => {
+    const n = w.size;
+    // colours and keys beyond 32 bits: no wrapping into other colours, negatives or other orders
+    const all = await w.split(2 ** 31);
+    assert.ok(all, 'split(2**31) gives a communicator (a colour, not MPI_UNDEFINED)');
+    assert.equal(all.size, n);
+    assert.equal(all.rank, w.rank);
+    const big = await w.split(w.rank === 0 ? 2 ** 32 : 0);
+    assert.equal(big.size, w.rank === 0 ? 1 : n - 1, 'split(2**32) on rank 0 is not colour 0');
+    assert.equal(await big.allreduce(1), big.size);
+    const rev = await w.split(0, (n - w.rank) * 2 ** 30);
+    assert.equal(rev.size, n);
+    assert.equal(rev.rank, n - 1 - w.rank, 'keys (size - rank) * 2**30 order the ranks in reverse');
+    const huge = await w.split(w.rank % 2 === 0 ? Number.MAX_SAFE_INTEGER : -(2 ** 40), -(2 ** 52) * (w.rank + 1));
+    if (w.rank % 2 === 0) {
+      const members = range(n).filter((r) => r % 2 === 0);
+      assert.equal(huge.size, members.length);
+      assert.equal(huge.rank, members.length - 1 - members.indexOf(w.rank));
+    } else assert.equal(huge, null, 'a negative colour (not only -1) gives null');
+    // every negative colour is "no communicator"; colours need not be small or dense
+    const neg = await w.split(w.rank === n - 1 ? -7 : 1000 * (w.rank % 2));
+    if (w.rank === n - 1) assert.equal(neg, null);
+    else assert.equal(neg.size, range(n - 1).filter((r) => r % 2 === w.rank % 2).length);
+    // not integers: TypeError, before any communication
+    await assert.rejects(w.split(1.5), TypeError);
+    await assert.rejects(w.split(0, Infinity), TypeError);
+  }],
 ];

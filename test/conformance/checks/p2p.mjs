@@ -2,7 +2,7 @@
 // large messages, completion, sends to self, wildcards, non-overtaking, isend/irecv, probes,
 // recvInto, sendrecv.
 import assert from 'node:assert/strict';
-import { ANY_SOURCE, ANY_TAG, waitAll } from 'orchid-mpi';
+import { ANY_SOURCE, ANY_TAG, waitAll, waitAny } from 'orchid-mpi';
 import { range, rejects } from './common.mjs';
 
 export const p2p = [
@@ -252,5 +252,14 @@ export const p2p = [
     assert.equal(got, left * 10);
     const big = await w.sendrecv(new Float64Array(300000).fill(w.rank), right, left, 42, 42);
     assert.equal(big[299999], left);
+  }],
+
+  ['waitAny: an empty list rejects with ERR_ARG (it could never settle)', async (w) => {
+    await rejects(waitAny([]), 'ERR_ARG', /^waitAny: no requests/);
+    const r = w.irecv(w.rank, 31);
+    await w.send('me', w.rank, 31);
+    const got = await waitAny([r]);
+    assert.equal(got.index, 0);
+    assert.equal(got.value.data, 'me');
   }],
 ];
