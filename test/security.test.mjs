@@ -331,8 +331,8 @@ test('positive control: a peer mesh with the right secret delivers frames with t
   const small = randomBytes(1000);
   const large = randomBytes(300_000); // over the inline size: sent as a second message
   const link = mesh1.to(0);
-  const h1 = { kind: EAGER, flags: 0, elem: 0, ctx: 4, src: 1, tag: 42, id: 0, length: small.length };
-  const h2 = { kind: EAGER, flags: 0, elem: 8, ctx: 4, src: 1, tag: 43, id: 0, length: large.length };
+  const h1 = { kind: EAGER, flags: 0, elem: 0, ctx: 4, src: 1, tag: 42, id: 0, sig: 0, length: small.length };
+  const h2 = { kind: EAGER, flags: 0, elem: 8, ctx: 4, src: 1, tag: 43, id: 0, sig: 0, length: large.length };
   const sent = [new Promise((r) => link.send(h1, small, r)), new Promise((r) => link.send(h2, large, r))];
   assert.deepEqual(await bound(Promise.all(sent), 15_000, 'the sends'), [undefined, undefined]);
   await until(() => ev0.frames.length >= 2, 15_000, 'rank 0 receiving both frames');

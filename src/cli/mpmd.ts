@@ -2,8 +2,8 @@
 // A and B as one world, ranks numbered across the sections in order. A config file holds
 // one section per line ('#' starts a comment, a trailing '\' continues the line, words are
 // split like a shell does: '…' and "…" quote, \ escapes).
-import { readFileSync } from 'node:fs';
 import { OrchidError } from '../errors.js';
+import { readArgFile } from '../launcher/hostfile.js';
 
 /** One token of the command line and where it came from (for errors: "FILE:LINE"). */
 export interface Token {
@@ -74,13 +74,5 @@ export function configfileTokens(text: string, file: string): Token[] {
 }
 
 export function readConfigfile(file: string): Token[] {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : (e as Error).message;
-    throw new OrchidError('ERR_ARG', `-configfile ${file}: cannot read it: ${why}`);
-  }
-  return configfileTokens(text, file);
+  return configfileTokens(readArgFile(file, (why) => `-configfile ${file}: cannot read it: ${why}`), file);
 }

@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { Command } from './script.js';
+import { rangeList } from './rank-list.js';
 import { findOnPath } from './script.js';
 
 export interface Core {
@@ -38,15 +39,7 @@ export function parseCpuList(text: string): number[] {
 
 /** [0, 1, 2, 5] -> "0-2,5". */
 export function formatCpuList(cpus: readonly number[]): string {
-  const s = [...cpus].sort((a, b) => a - b);
-  const parts: string[] = [];
-  for (let i = 0; i < s.length; ) {
-    let j = i;
-    while (j + 1 < s.length && s[j + 1] === s[j]! + 1) j++;
-    parts.push(j === i ? String(s[i]) : `${s[i]}-${s[j]}`);
-    i = j + 1;
-  }
-  return parts.join(',');
+  return rangeList([...cpus].sort((a, b) => a - b)).join(',');
 }
 
 function readNum(file: string): number | undefined {

@@ -80,15 +80,18 @@ export function parseHostfileText(text: string, file: string): HostSpec[] {
 
 /** Read and parse a hostfile. */
 export function readHostfile(file: string): HostSpec[] {
-  let text: string;
+  return parseHostfileText(readArgFile(file, (why) => `cannot read hostfile ${file}: ${why}`), file);
+}
+
+/** A file named on the command line (hostfile, -configfile), or ERR_ARG with `message(why)`. */
+export function readArgFile(file: string, message: (why: string) => string): string {
   try {
-    text = readFileSync(file, 'utf8');
+    return readFileSync(file, 'utf8');
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : String((e as Error).message);
-    throw new OrchidError('ERR_ARG', `cannot read hostfile ${file}: ${why}`);
+    throw new OrchidError('ERR_ARG', message(why));
   }
-  return parseHostfileText(text, file);
 }
 
 /** Parse the inline `a,b:2,c` form. */

@@ -6,16 +6,11 @@ import { basename, join, resolve } from 'node:path';
 import { OrchidError } from '../errors.js';
 import type { Job, OutputLine } from './job.js';
 import type { JobPlan } from './job-plan.js';
+import { rangeList } from './rank-list.js';
 
 /** "0-3,6,8-9", at most `max` items then "… (N in all)". */
 export function rankRanges(ranks: readonly number[], max = 16): string {
-  const parts: string[] = [];
-  for (let i = 0; i < ranks.length; ) {
-    let j = i;
-    while (j + 1 < ranks.length && ranks[j + 1] === ranks[j]! + 1) j++;
-    parts.push(j === i ? String(ranks[i]) : `${ranks[i]}-${ranks[j]}`);
-    i = j + 1;
-  }
+  const parts = rangeList(ranks);
   return parts.length > max ? `${parts.slice(0, max).join(',')},… (${ranks.length} ranks in all)` : parts.join(',');
 }
 

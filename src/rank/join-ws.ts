@@ -8,7 +8,8 @@ import { OrchidError } from '../errors.js';
 import { Engine } from '../transport/engine.js';
 import { CONNECT_TIMEOUT_MS, WsMesh, type PeerAddress } from '../transport/ws/mesh.js';
 import { connectCoordinator, type CoordClient } from './coord-client.js';
-import { readSecret, watchLauncher } from './launcher-pipe.js';
+import { describeError, readSecret, report, watchLauncher } from './launcher-pipe.js';
+import { track } from './pending.js';
 import { makeRuntime } from './runtime.js';
 
 const EAGER_LIMIT = envInt('ORCHID_EAGER_LIMIT', 64 * 1024);
@@ -57,6 +58,7 @@ export async function joinWs(env: NodeJS.ProcessEnv, timeoutMs: number | undefin
   // A message this rank already reported sent cannot be delivered: the job's result would be
   // wrong, so this rank ends it (its line names the cause; the launcher reports the exit).
   let fatal = (err: OrchidError): void => {
+    report({ t: 'error', error: describeError(err) }); // the launcher's summary line names it
     process.stderr.write(`orchid: ${err.name} [${err.code}]: ${err.message}\n`);
     process.exit(1);
   };
@@ -81,7 +83,7 @@ export async function joinWs(env: NodeJS.ProcessEnv, timeoutMs: number | undefin
   const rt = makeRuntime({
     failAll: (err) => engine.failAll(err),
     abort: (code, message) => coord.abort(code, message),
-    sync: () => be.barrier('finalize'),
+    sync: () => track(be).barrier('finalize'), // seen in the pending-call report as finalize's barrier
     close: async () => {
       await engine.close(); // closes the mesh
       coord.close();

@@ -41,7 +41,7 @@ export function track(be: CommBackend): CommBackend {
     recv: (source, tag, call, into) => w(`${call}(${src(source)}, ${tg(tag)})`, be.recv(source, tag, call, into)),
     probe: (source, tag, call) => w(`${call}(${src(source)}, ${tg(tag)})`, be.probe(source, tag, call)),
     iprobe: (source, tag) => be.iprobe(source, tag),
-    barrier: () => w('barrier()', be.barrier()),
+    barrier: (call) => w('barrier()', be.barrier(call)),
     bcast: (root, prepare, check) => w(`bcast(root ${root})`, be.bcast(root, prepare, check)),
     scatter: (root, prepare, check) => w(`scatter(root ${root})`, be.scatter(root, prepare, check)),
     gather: (value, root, all, call, check) => w(all ? `${call}()` : `${call}(root ${root})`, be.gather(value, root, all, call, check)),
