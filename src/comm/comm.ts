@@ -7,7 +7,7 @@ import { OrchidError } from '../errors.js';
 import type { CommBackend, ReduceCall } from './comm-backend.js';
 import { checkOperand, reducer, type Op, type Reducer } from './ops.js';
 import { Request } from './request.js';
-import { track } from '../rank/pending.js';
+import { track } from './pending.js';
 import { checkRank, checkRoot, checkTag } from './validate.js';
 import { ANY_SOURCE, ANY_TAG } from './wildcards.js';
 

@@ -9,7 +9,7 @@ import { Engine } from '../transport/engine.js';
 import { CONNECT_TIMEOUT_MS, WsMesh, type PeerAddress } from '../transport/ws/mesh.js';
 import { connectCoordinator, type CoordClient } from './coord-client.js';
 import { describeError, readSecret, report, watchLauncher } from './launcher-pipe.js';
-import { track } from './pending.js';
+import { track } from '../comm/pending.js';
 import { makeRuntime } from './runtime.js';
 
 const EAGER_LIMIT = envInt('ORCHID_EAGER_LIMIT', 64 * 1024);

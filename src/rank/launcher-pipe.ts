@@ -8,7 +8,7 @@ import { writeSync } from 'node:fs';
 import { Socket } from 'node:net';
 import { Worker } from 'node:worker_threads';
 import { OrchidError } from '../errors.js';
-import { describePending } from './pending.js';
+import { describePending } from '../comm/pending.js';
 
 let link: Socket | undefined;
 let secretPromise: Promise<Buffer> | undefined;

@@ -2,7 +2,7 @@
 // abort() on top of the Membership of the job this rank joined (ws, mpi, or a world of one).
 import type { Comm, Runtime } from '../comm/comm.js';
 import { OrchidError } from '../errors.js';
-import { markFinalizing } from './pending.js';
+import { markFinalizing } from '../comm/pending.js';
 
 /** What the runtime needs from the job this rank belongs to. */
 export interface Membership {

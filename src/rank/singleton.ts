@@ -4,7 +4,7 @@ import { hostname as osHostname } from 'node:os';
 import { WsBackend } from '../comm/backends/ws.js';
 import { Comm } from '../comm/comm.js';
 import { newWsWorld } from './join-ws.js';
-import { track } from './pending.js';
+import { track } from '../comm/pending.js';
 import { makeRuntime } from './runtime.js';
 
 export function worldOfOne(): Comm {

@@ -2,8 +2,8 @@
 // registered here until it settles (track() wraps a CommBackend: the one choke point), and
 // finalize() marks the rank as finalizing. orchidrun asks for it over the launcher pipe on
 // --timeout, Ctrl-C and SIGQUIT (src/rank/launcher-pipe.ts) and prints one line per rank.
-import type { CommBackend } from '../comm/comm-backend.js';
-import { ANY_SOURCE, ANY_TAG } from '../comm/wildcards.js';
+import type { CommBackend } from './comm-backend.js';
+import { ANY_SOURCE, ANY_TAG } from './wildcards.js';
 
 interface Pending {
   what: string;
