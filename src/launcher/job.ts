@@ -9,8 +9,9 @@ import { newSecret } from '../transport/auth.js';
 import { Coordinator } from './coordinator.js';
 import { appOfRank, type JobPlan } from './job-plan.js';
 import type { HostPlan } from './placement.js';
-import { SECRET_FD, type HostJobSpec, type OutStream, type ProxyEvent, type RankError } from './protocol.js';
+import { SECRET_FD, type HostJobSpec, type OutStream, type ProxyEvent } from './protocol.js';
 import { formatRanks } from './rank-list.js';
+import { CULPRIT_WAIT_MS, earlyLeaver, isVictim, rankFailure, type RankState } from './blame.js';
 import type { ProxyLink } from './proxy-link.js';
 import { AsyncQueue } from './queue.js';
 import { addressTowards } from './ssh.js';
@@ -57,10 +58,6 @@ const DESTROY_AFTER_MS = 3000;
 const PENDING_REPORT_MS = 2500;
 // At most this many per-rank lines in that report.
 const PENDING_LINES = 64;
-// A rank that fails because another one is gone (ERR_PEER_LOST, ERR_ABORTED) is a victim:
-// the launcher waits this long for the rank that caused it before naming the victim.
-const CULPRIT_WAIT_MS = 1000;
-const VICTIM_CODES = new Set(['ERR_PEER_LOST', 'ERR_ABORTED']);
 
 // Heartbeats with remote proxies: one line each way every second; a host silent for
 // ORCHID_HEARTBEAT_TIMEOUT seconds (default 5) is lost (its link is down, it froze).
@@ -68,24 +65,6 @@ const HEARTBEAT_MS = 1000;
 function heartbeatTimeoutMs(): number {
   const s = Number(process.env.ORCHID_HEARTBEAT_TIMEOUT);
   return Number.isFinite(s) && s > 0 ? s * 1000 : 5000;
-}
-
-interface RankState {
-  host: string;
-  exited: boolean;
-  lastErr?: string;
-  /** the uncaught error the rank reported before dying */
-  error?: RankError;
-  /** exit status (for a rank that left early without failing) */
-  code?: number | null;
-}
-
-/** `OrchidError (ERR_COUNT): allreduce: … (at /path/prog.mjs:12:9)` */
-export function describeRankError(e: RankError): string {
-  const name = typeof e.name === 'string' && e.name !== '' ? e.name : 'Error';
-  const code = e.code !== undefined ? ` (${String(e.code)})` : '';
-  const msg = typeof e.message === 'string' && e.message !== '' ? `: ${e.message.length > 300 ? e.message.slice(0, 297) + '...' : e.message}` : '';
-  return `${name}${code}${msg}${e.at ? ` (at ${e.at})` : ''}`;
 }
 
 export class JobRun implements Job {
@@ -270,38 +249,15 @@ export class JobRun implements Job {
     this.coordinator?.rankExited(rank, code, signal);
     st.code = code;
     if (this.ending || (code === 0 && !signal)) return;
-    let cause: string;
-    let status: number;
-    if (st.error) {
-      status = code ?? (signal ? 128 + (constants.signals[signal as NodeJS.Signals] ?? 0) : 1);
-      cause = `${signal ? `was killed by signal ${signal}` : `exited with code ${code}`} after an uncaught ${describeRankError(st.error)}`;
-    } else if (error) {
-      cause = error;
-      status = code ?? 127;
-    } else if (signal) {
-      cause = `was killed by signal ${signal}`;
-      status = 128 + (constants.signals[signal as NodeJS.Signals] ?? 0);
-    } else {
-      cause = `exited with code ${code}`;
-      status = code ?? 1;
-    }
-    const hint = st.lastErr && !st.error ? ` (last stderr line: ${JSON.stringify(st.lastErr)})` : '';
-    const result: JobResult = { code: status, failed: { rank, host: st.host, cause }, message: `rank ${rank} on host ${st.host} ${cause}${hint}` };
-    const isVictim = st.error !== undefined && VICTIM_CODES.has(String(st.error.code));
-    if (!isVictim) {
+    const result = rankFailure(this.ranks, rank, code, signal, error);
+    if (!isVictim(st)) {
       this.failWith(result);
       return;
     }
     // This rank failed because another one is gone: name the one that caused it.
-    const early = this.ranks.findIndex((r, i) => i !== rank && r.exited && r.code === 0 && r.error === undefined);
-    if (early >= 0) {
-      const e = this.ranks[early]!;
-      const c = `exited with code 0 while the others still needed it (before finalize(), or without init())`;
-      this.failWith({
-        code: status,
-        failed: { rank: early, host: e.host, cause: c },
-        message: `rank ${early} on host ${e.host} ${c}; rank ${rank} then failed with ${describeRankError(st.error!)}`,
-      });
+    const early = earlyLeaver(this.ranks, rank, result);
+    if (early) {
+      this.failWith(early);
       return;
     }
     if (this.victim) return;
