@@ -26,14 +26,17 @@ test('the first message to a peer leaves at once, though the sender then compute
   }
 });
 
-test('examples/pi.ts: the total time is not below the slowest rank\'s compute time', async (t) => {
+test('examples/pi.ts: the total time is not far below the slowest rank\'s compute time', async (t) => {
   for (let i = 0; i < 3; i++) {
     const r = await orchidrun(['-n', '4', join(ROOT, 'examples/pi.ts'), '4e8'], { cwd: ROOT, timeoutMs: 90_000 });
     assert.equal(r.code, 0, r.stderr);
     const m = /: ([\d.]+) ms \(slowest rank computed for ([\d.]+) ms\)/.exec(r.stdout);
     assert.ok(m, r.stdout);
     t.diagnostic(r.stdout.trim().split('\n').pop());
-    assert.ok(Number(m[1]) >= Number(m[2]), r.stdout);
+    // Rank 0's clock starts when it leaves the barrier, and ranks leave it up to a message's
+    // latency apart, so its total may fall a little short of another rank's compute time (CI
+    // saw 390.1 against 391.0 ms). The fault this guards against was a 2x gap (489 against 969).
+    assert.ok(Number(m[1]) >= 0.9 * Number(m[2]), r.stdout);
   }
 });
 
