@@ -47,8 +47,8 @@ enum OpCode : int {
 #undef ORCHID_X
 };
 
-// The small allreduce's block: a header of int32 fields, in this order, then the elements.
-#define ORCHID_SMALL_REDUCE_FIELDS(X) X(len) X(negLen) X(kind) X(negKind) X(op) X(error) X(negOp)
+// The agreement block (small_reduce.h): a header of double fields, in this order, then the elements.
+#define ORCHID_SMALL_REDUCE_FIELDS(X) X(sigHi) X(sigLo) X(len) X(negLen) X(error) X(kind) X(negKind) X(op) X(negOp)
 
 enum SmallReduceField : int {
 #define ORCHID_X(name) SR_##name,
@@ -57,8 +57,10 @@ enum SmallReduceField : int {
   SR_FIELDS
 };
 
-constexpr int SR_HDR = 32, SR_DATA = 128, SR_BLOCK = SR_HDR + SR_DATA;
-static_assert(SR_FIELDS * sizeof(int32_t) <= SR_HDR, "the small-allreduce header holds its fields");
+constexpr int SR_HDR = 72, SR_DATA = 128, SR_BLOCK = SR_HDR + SR_DATA;
+constexpr double SR_RANKS = 2097152.0;  // 2^21: the rank's place in sigHi, sigLo and error
+static_assert(SR_FIELDS * sizeof(double) <= SR_HDR, "the agreement block's header holds its fields");
+static_assert(SR_HDR % 8 == 0, "the elements after the header are aligned");
 
 // The MPI datatype of an element kind (or ELEM_BYTES); MPI_DATATYPE_NULL for an unknown code.
 MPI_Datatype datatypeOf(int code);

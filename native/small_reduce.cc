@@ -37,30 +37,45 @@ void apply(int op, const T* in, T* io, int n) {
   }
 }
 
+// The call a (partial) header stands for, when its fields are consistent: the signature
+// (sigHi and sigLo carry the same one), length, kind and op, and no error.
+struct Agreed {
+  double sig, len, kind, op;
+  bool ok;
+};
+
+Agreed agreedOf(const double* h) {
+  double sigHi = std::floor(h[SR_sigHi] / SR_RANKS), sigLo = -std::floor(h[SR_sigLo] / SR_RANKS);
+  return {sigHi, h[SR_len], h[SR_kind], h[SR_op],
+          sigHi == sigLo && h[SR_len] == -h[SR_negLen] && h[SR_kind] == -h[SR_negKind] && h[SR_op] == -h[SR_negOp] && h[SR_error] <= 0};
+}
+
+// Combine two blocks: the header field by field with MAX; the elements with the op when
+// both sides agree on everything (else the result is flagged in the header and never read).
 void combine(void* invec, void* inoutvec, int* count, MPI_Datatype*) {
   for (int k = 0; k < *count; k++) {
     auto* in = static_cast<char*>(invec) + k * SR_BLOCK;
     auto* io = static_cast<char*>(inoutvec) + k * SR_BLOCK;
-    int32_t hi[SR_HDR / 4], ho[SR_HDR / 4];
-    memcpy(hi, in, SR_HDR);
-    memcpy(ho, io, SR_HDR);
-    bool same = memcmp(hi, ho, SR_FIELDS * sizeof(int32_t)) == 0 && !hi[SR_error] && hi[SR_len] == -hi[SR_negLen] &&
-                hi[SR_kind] == -hi[SR_negKind] && hi[SR_op] == -hi[SR_negOp];
-    if (same) {
-      int n = hi[SR_len], op = hi[SR_op];
+    double hi[SR_FIELDS], ho[SR_FIELDS];
+    memcpy(hi, in, sizeof hi);
+    memcpy(ho, io, sizeof ho);
+    Agreed a = agreedOf(hi), b = agreedOf(ho);
+    if (a.ok && b.ok && a.sig == b.sig && a.len == b.len && a.kind == b.kind && a.op == b.op && a.len > 0 && a.kind >= 0) {
+      int n = static_cast<int>(a.len), op = static_cast<int>(a.op);
       char* di = in + SR_HDR;
       char* dio = io + SR_HDR;
-      switch (hi[SR_kind]) {
-#define ORCHID_X(code, ctype, mpi, reduces)                                                         \
-  case code:                                                                                        \
-    if constexpr (reduces) apply(op, reinterpret_cast<ctype*>(di), reinterpret_cast<ctype*>(dio), n); \
+      switch (static_cast<int>(a.kind)) {
+#define ORCHID_X(code, ctype, mpi, reduces)                                                                                     \
+  case code:                                                                                                                    \
+    if constexpr (reduces)                                                                                                      \
+      if (n * sizeof(ctype) <= (size_t)SR_DATA) apply(op, reinterpret_cast<ctype*>(di), reinterpret_cast<ctype*>(dio), n); \
     break;
         ORCHID_ELEMENT_KINDS(ORCHID_X)
 #undef ORCHID_X
       }
     }
-    for (int j = 0; j < SR_HDR / 4; j++) ho[j] = hi[j] > ho[j] ? hi[j] : ho[j];
-    memcpy(io, ho, SR_HDR);
+    for (int j = 0; j < SR_FIELDS; j++) ho[j] = hi[j] > ho[j] ? hi[j] : ho[j];
+    memcpy(io, ho, sizeof ho);
   }
 }
 

@@ -1,8 +1,9 @@
-// A small typed-array allreduce in one MPI call. A block (abi.h: SR_BLOCK bytes) is a header
-// {len, -len, kind, -kind, op, error, -op, 0} of int32, combined with MAX so every rank learns
-// whether lengths, kinds and ops agreed, followed by up to SR_DATA bytes of elements combined
-// with the op. One MPI_Iallreduce with a user-defined MPI_Op replaces the length agreement
-// round plus the data round.
+// The agreement block: what every collective on the mpi transport starts with (one
+// MPI_Iallreduce of one block with a user-defined MPI_Op). Its header (abi.h: SR_HDR bytes of
+// doubles {sigHi, sigLo, len, negLen, error, kind, negKind, op, negOp}) is combined with MAX,
+// so every rank learns whether the calls, lengths, kinds and ops agreed and whether a check
+// failed; up to SR_DATA bytes of elements follow, combined with the op when they all agreed:
+// a small allreduce is done in the same call.
 #pragma once
 #include <mpi.h>
 

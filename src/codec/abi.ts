@@ -65,18 +65,25 @@ export type OpFamily = (typeof REDUCE_OPS)[number]['family'];
 export const OP = Object.freeze(Object.fromEntries(REDUCE_OPS.map((o, code) => [o.name, code]))) as { readonly [N in OpName]: number };
 
 /**
- * The addon's small allreduce: one MPI_Iallreduce over a block of a header of int32 fields
- * (combined with MAX, so every rank learns whether lengths, kinds and ops agreed) and up to
- * `dataBytes` of elements (combined with the op when they did).
+ * The agreement block (native/small_reduce.h): what every collective on the mpi transport
+ * starts with, one MPI_Iallreduce with a user-defined op. A header of float64 fields,
+ * combined with MAX, tells every rank whether the calls agreed (the signature, with the rank
+ * in the low bits so a mismatch names one: sigHi = sig * 2^21 + rank, sigLo = -sig * 2^21 +
+ * rank), whether the typed-array lengths, element kinds and ops agreed, and whether a local
+ * check failed (error = code * 2^21 + rank). Up to `dataBytes` of elements follow, combined
+ * with the op when everything agreed: a small allreduce (a number, a typed array of at most
+ * 128 bytes) is done in that same call.
  */
 export const SMALL_REDUCE = Object.freeze({
-  headerBytes: 32,
+  headerBytes: 72,
   dataBytes: 128,
-  fields: Object.freeze(['len', 'negLen', 'kind', 'negKind', 'op', 'error', 'negOp'] as const),
+  fields: Object.freeze(['sigHi', 'sigLo', 'len', 'negLen', 'error', 'kind', 'negKind', 'op', 'negOp'] as const),
 });
 export type SmallReduceField = (typeof SMALL_REDUCE.fields)[number];
-/** Index of each header field in the block's Int32Array view: SR.error === 5. */
+/** Index of each header field in the block's Float64Array view: SR.error === 4. */
 export const SR = Object.freeze(Object.fromEntries(SMALL_REDUCE.fields.map((f, i) => [f, i]))) as { readonly [F in SmallReduceField]: number };
+/** the rank's place in sigHi, sigLo and error: a rank number is below this */
+export const SR_RANKS = 2 ** 21;
 export const SR_BLOCK = SMALL_REDUCE.headerBytes + SMALL_REDUCE.dataBytes;
 
 /** What the addon's `abi()` export reports, and what this table says it must. */

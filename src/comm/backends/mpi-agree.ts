@@ -1,21 +1,26 @@
-// The agreement step of the mpi backend: before the MPI calls of a collective, one
-// MPI_Allreduce (MAX over 5 doubles) compares what every rank called (the signature of
-// collectives/signature.ts), the typed-array length of a reduction, and whether a local
-// check failed. MPI matches collectives by order alone, so without it calls that differ
-// across ranks give undefined results or hang; with it every rank fails the same way before
-// anything else is posted. Measured at ~2-4 µs per call (README, "Collectives that must
-// agree"); ORCHID_CHECK=0 turns it off (then mismatched calls are undefined, as in MPI).
+// The agreement step of the mpi backend: every collective starts with one MPI_Iallreduce of
+// one agreement block (codec/abi.ts SMALL_REDUCE, native/small_reduce.h), whose header
+// compares what every rank called (the signature of collectives/signature.ts), the
+// typed-array length, element kind and op of a reduction, and whether a local check failed.
+// MPI matches collectives by order alone, so without it calls that differ across ranks give
+// undefined results or hang; with it every rank fails the same way before anything else is
+// posted. A small allreduce (a number, or a typed array of at most 128 bytes, with an op MPI
+// applies) travels in the block's data part: the agreement and the reduction are one call.
+// ORCHID_CHECK=0 turns the signature check off (then mismatched calls are undefined, as in
+// MPI); reductions of typed arrays still compare lengths through the block.
 import { errorFromName, errorNameOf, errorNumber, OrchidError } from '../../errors.js';
-import { OP } from '../../codec/abi.js';
+import { SMALL_REDUCE, SR, SR_RANKS as R } from '../../codec/abi.js';
 import { mismatch } from '../collectives/signature.js';
-import { F64, type MpiColl } from './mpi-coll.js';
+import type { MpiColl } from './mpi-coll.js';
 
-/** ORCHID_CHECK=0: no agreement step (each rank trusts that the others made the same call). */
+/** ORCHID_CHECK=0: no signature check (each rank trusts that the others made the same call). */
 export { CHECK } from '../collectives/signature.js';
 
-/** a rank number fits below this; signature * R + rank stays an exact double (2^32 * 2^21 = 2^53) */
-const R = 2 ** 21;
-const WORDS = 5;
+const HDR = SMALL_REDUCE.headerBytes;
+const BLOCK = HDR + SMALL_REDUCE.dataBytes;
+const FIELDS = SMALL_REDUCE.fields.length;
+/** the most element bytes the block carries */
+export const BLOCK_DATA = SMALL_REDUCE.dataBytes;
 
 export function remoteError(call: string, code: number, from: number, me: number): Error {
   const name = errorNameOf(code);
@@ -32,32 +37,66 @@ export function tryCheck(check: () => void): unknown {
   }
 }
 
+/** A reduction's operand as the block compares (and, for `data`, reduces) it. */
+export interface Operand {
+  /** typed-array length (or 1 for a number) */
+  len: number;
+  /** element kind code of the elements MPI combines */
+  elem: number;
+  /** op code (codec/abi.ts OP) */
+  op: number;
+  /** the elements themselves, at most BLOCK_DATA bytes: reduced in the same call */
+  data?: Uint8Array;
+}
+
+// One send and one receive block per process, reused: a collective on one communicator waits
+// for the previous one (serial()), and one on another communicator takes fresh ones.
+let spare: { send: Uint8Array; recv: Uint8Array } | undefined;
+
 /**
  * Agree on the call: throws on every rank when any rank's check failed (that rank's error
  * there, one naming it elsewhere), when the signatures differ (ERR_COLLECTIVE naming two of
- * the calls), or, with `len` >= 0, when the typed-array lengths differ (ERR_COUNT).
+ * the calls), or when the operands' lengths, kinds or ops differ (ERR_COUNT). With
+ * `operand.data`, resolves to the reduced elements (a copy, `data.byteLength` bytes).
+ * `sig` 0 on every rank (ORCHID_CHECK=0) compares operands only.
  */
-export async function agree(c: MpiColl, call: string, sig: number, err: unknown, len = -1, seq?: number): Promise<void> {
+export async function agree(c: MpiColl, call: string, sig: number, err: unknown, operand?: Operand, seq?: number): Promise<Uint8Array | undefined> {
   const me = c.rank;
-  const w = new Float64Array(WORDS);
-  w[0] = sig * R + me;
-  w[1] = -sig * R + me;
-  w[2] = len;
-  w[3] = -len;
-  w[4] = err === undefined ? 0 : -errorNumber(err) * R + me;
-  const g = new Float64Array(WORDS);
-  await c.coll('allreduce', w, g, WORDS, F64, OP.max);
-  if (err !== undefined) throw err;
-  if (g[4]! > 0) {
-    const code = Math.floor(g[4]! / R);
-    throw remoteError(call, -code, g[4]! - code * R, me);
+  const bufs = spare ?? { send: new Uint8Array(BLOCK), recv: new Uint8Array(BLOCK) };
+  spare = undefined;
+  try {
+    const w = new Float64Array(bufs.send.buffer, 0, FIELDS);
+    const len = operand?.len ?? -1;
+    const elem = operand?.elem ?? -1;
+    const op = operand?.op ?? -1;
+    w[SR.sigHi] = sig * R + me;
+    w[SR.sigLo] = -sig * R + me;
+    w[SR.len] = len;
+    w[SR.negLen] = -len;
+    w[SR.error] = err === undefined ? 0 : -errorNumber(err) * R + me;
+    w[SR.kind] = elem;
+    w[SR.negKind] = -elem;
+    w[SR.op] = op;
+    w[SR.negOp] = -op;
+    const data = err === undefined ? operand?.data : undefined;
+    if (data) bufs.send.set(data, HDR);
+    await c.coll('smallAllreduce', bufs.send, bufs.recv);
+    if (err !== undefined) throw err;
+    const g = new Float64Array(bufs.recv.buffer, 0, FIELDS);
+    if (g[SR.error]! > 0) {
+      const code = Math.floor(g[SR.error]! / R);
+      throw remoteError(call, -code, g[SR.error]! - code * R, me);
+    }
+    const hi = Math.floor(g[SR.sigHi]! / R);
+    const lo = -Math.floor(g[SR.sigLo]! / R);
+    if (hi !== lo) {
+      const [theirs, them] = sig !== hi ? [hi, g[SR.sigHi]! - hi * R] : [lo, g[SR.sigLo]! + lo * R];
+      throw mismatch(call, sig, me, theirs, them, seq);
+    }
+    const differ = g[SR.kind] !== -g[SR.negKind]! ? 'element type' : g[SR.op] !== -g[SR.negOp]! ? 'op' : g[SR.len] !== -g[SR.negLen]! ? `length (${-g[SR.negLen]!} … ${g[SR.len]} elements)` : undefined;
+    if (differ) throw new OrchidError('ERR_COUNT', `${call}: the typed arrays differ in ${differ} across ranks (rank ${me} has ${len})`);
+    return data && bufs.recv.slice(HDR, HDR + data.byteLength);
+  } finally {
+    spare = bufs;
   }
-  const hi = Math.floor(g[0]! / R);
-  const lo = -Math.floor(g[1]! / R);
-  if (hi !== lo) {
-    const [theirs, them] = sig !== hi ? [hi, g[0]! - hi * R] : [lo, g[1]! + lo * R];
-    throw mismatch(call, sig, me, theirs, them, seq);
-  }
-  if (g[2] !== -g[3]!)
-    throw new OrchidError('ERR_COUNT', `${call}: the typed arrays differ in length across ranks (${-g[3]!} … ${g[2]} elements; rank ${me} has ${len})`);
 }

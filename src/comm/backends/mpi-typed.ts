@@ -1,48 +1,53 @@
 // The buffer side of the mpi backend: reductions that MPI's own ops do on the caller's memory
 // (a number as one double; a typed array handed over by pointer, after the ranks agree on its
-// length and type). Everything else (custom functions, arrays, bigints) reduces in JS on
+// length and type in the agreement block, which also carries a small allreduce whole).
+// Everything else (custom functions, arrays, bigints) reduces in JS on
 // gathered values (mpi.ts).
 import { ELEM_BUFFER, elemCode, elemCtor, type TypedArray } from '../../codec/index.js';
-import { OrchidError } from '../../errors.js';
 import type { ReduceCall } from '../comm-backend.js';
 import type { Reducer } from '../ops.js';
-import { ELEM, ELEMENT_KINDS, OP, REDUCE_OPS, SMALL_REDUCE, SR, SR_BLOCK } from '../../codec/abi.js';
-import { F64, I32, LARGE_YIELD, OPS, type MpiColl } from './mpi-coll.js';
+import { ELEM, ELEMENT_KINDS, REDUCE_OPS } from '../../codec/abi.js';
+import { agree, BLOCK_DATA, CHECK, tryCheck } from './mpi-agree.js';
+import { F64, LARGE_YIELD, OPS, type MpiColl } from './mpi-coll.js';
 
 /** element kinds MPI reduces natively (Uint8ClampedArray and Buffer reduce in JS) */
 const MPI_REDUCIBLE = new Set<number>(ELEMENT_KINDS.filter((k) => k.mpiReduces).map((k) => k.code));
 const FLOAT = new Set<number>(ELEMENT_KINDS.filter((k) => k.numeric === 'float').map((k) => k.code));
 /** ops MPI applies to floating types (and to a number, as a double) */
 const ON_FLOATS = new Set(REDUCE_OPS.flatMap((o, code) => (o.family === 'arithmetic' ? [code] : [])));
-const SR_HDR = SMALL_REDUCE.headerBytes;
-const SR_DATA = SMALL_REDUCE.dataBytes;
-/** ORCHID_MPI_SMALL_ALLREDUCE=0: small typed allreduce as agreement round + MPI's builtin op */
-const SMALL_ALLREDUCE = process.env.ORCHID_MPI_SMALL_ALLREDUCE !== '0';
 
-/** `agreed`: the agreement step (mpi-agree.ts) already compared the calls, lengths and checks */
-type Reduction = (c: MpiColl, root: number, check: () => void, agreed: boolean) => Promise<unknown>;
+/**
+ * `sig`: the call's signature for the agreement block (0 with ORCHID_CHECK=0); `check`: the
+ * call's local checks (they fail the call on every rank through the block).
+ */
+type Reduction = (c: MpiColl, sig: number, root: number, check: () => void, seq: number) => Promise<unknown>;
 
 /** How MPI's own ops reduce `value` with `r`, or undefined when they cannot (then JS does). */
 export function mpiReduction(kind: ReduceCall, value: unknown, r: Reducer): Reduction | undefined {
   const op = OPS.indexOf(r.name);
   const arith = ON_FLOATS.has(op);
-  // numbers with sum/prod/min/max: one MPI call on one double, nothing else
-  if (typeof value === 'number' && arith) return (c, root, check) => reduceNumber(c, kind, value, op, root, check);
+  // numbers with sum/prod/min/max: one double
+  if (typeof value === 'number' && arith) return (c, sig, root, check, seq) => reduceNumber(c, kind, value, op, sig, root, check, seq);
   // a Buffer reduces as the Uint8Array it is (so a Buffer on one rank and a Uint8Array on
   // another take the same path), and comes back as a Buffer
   const own = elemCode(value);
   const elem = own === ELEM_BUFFER ? ELEM.Uint8Array : own;
   if (op >= 0 && MPI_REDUCIBLE.has(elem) && (arith || !FLOAT.has(elem)))
-    return async (c, root, check, agreed) => {
-      const out = await typedReduce(c, kind, value as TypedArray, elem, op, root, check, agreed);
+    return async (c, sig, root, check, seq) => {
+      const out = await typedReduce(c, kind, value as TypedArray, elem, op, sig, root, check, seq);
       return own === ELEM_BUFFER && out ? Buffer.from(out.buffer, out.byteOffset, out.byteLength) : out;
     };
   return undefined;
 }
 
-async function reduceNumber(c: MpiColl, kind: ReduceCall, value: number, op: number, root: number, check: () => void): Promise<unknown> {
-  check();
+async function reduceNumber(c: MpiColl, kind: ReduceCall, value: number, op: number, sig: number, root: number, check: () => void, seq: number): Promise<unknown> {
   const s = new Float64Array([value]);
+  if (CHECK) {
+    const operand = { len: 1, elem: F64, op, data: kind === 'allreduce' ? new Uint8Array(s.buffer) : undefined };
+    const got = await agree(c, kind, sig, tryCheck(check), operand, seq);
+    // allreduce: agreed and reduced in one call
+    if (got) return new Float64Array(got.buffer, got.byteOffset, 1)[0];
+  } else check();
   const out = new Float64Array(1);
   if (kind === 'reduce') await c.coll('reduce', s, out, 1, F64, op, root);
   else await c.coll(kind, s, out, 1, F64, op);
@@ -51,46 +56,18 @@ async function reduceNumber(c: MpiColl, kind: ReduceCall, value: number, op: num
   return out[0];
 }
 
-/** Typed arrays with a builtin op: agree on length and kind (MAX of [len, -len, elem, -elem, err]), then MPI reduces. */
-async function typedReduce(c: MpiColl, kind: ReduceCall, v: TypedArray, elem: number, op: number, root: number, check: () => void, agreed: boolean): Promise<TypedArray | undefined> {
-  let err: unknown;
-  try {
-    check();
-  } catch (e) {
-    err = e;
-  }
+/**
+ * Typed arrays with a builtin op: the agreement block compares length, kind and op (and the
+ * signature); an allreduce of at most BLOCK_DATA bytes is reduced in that same call, anything
+ * larger by MPI's builtin op on the caller's memory afterwards.
+ */
+async function typedReduce(c: MpiColl, kind: ReduceCall, v: TypedArray, elem: number, op: number, sig: number, root: number, check: () => void, seq: number): Promise<TypedArray | undefined> {
   const len = v.length;
-  // small allreduce: the length agreement travels in the same MPI call (a user-defined MPI_Op)
-  // (once agreed, a builtin MPI_Allreduce follows instead)
-  if (!agreed && kind === 'allreduce' && v.byteLength <= SR_DATA && SMALL_ALLREDUCE) {
-    const block = new Uint8Array(SR_BLOCK);
-    const h = new Int32Array(block.buffer, 0, SMALL_REDUCE.fields.length);
-    [h[SR.len], h[SR.negLen], h[SR.kind], h[SR.negKind], h[SR.op], h[SR.error], h[SR.negOp]] = [len, -len, elem, -elem, op, err ? 1 : 0, -op];
-    block.set(new Uint8Array(v.buffer, v.byteOffset, v.byteLength), SR_HDR);
-    const got = new Uint8Array(SR_BLOCK);
-    await c.coll('smallAllreduce', block, got);
-    if (err) throw err;
-    const g = new Int32Array(got.buffer, 0, SMALL_REDUCE.fields.length);
-    if (g[SR.error]) throw new TypeError(`${kind}: another rank's operand was rejected, so the ${kind} fails on rank ${c.rank} too`);
-    const sameKind = g[SR.kind] === -g[SR.negKind]!;
-    const sameOp = g[SR.op] === -g[SR.negOp]!;
-    if (g[SR.len] !== -g[SR.negLen]! || !sameKind || !sameOp)
-      throw new OrchidError('ERR_COUNT', `${kind}: the typed arrays differ in ${!sameKind ? 'element type' : !sameOp ? 'op' : `length (${-g[SR.negLen]!} … ${g[SR.len]} elements)`} across ranks (rank ${c.rank} has ${len})`);
-    const C = elemCtor(elem);
-    const out = new C(len) as TypedArray;
-    new Uint8Array(out.buffer).set(got.subarray(SR_HDR, SR_HDR + v.byteLength));
-    return out;
-  }
-  if (!agreed) {
-    const hdr = Int32Array.from([len, -len, elem, -elem, err ? 1 : 0]);
-    const got = new Int32Array(5);
-    await c.coll('allreduce', hdr, got, 5, I32, OP.max);
-    if (err) throw err;
-    if (got[4]) throw new TypeError(`${kind}: another rank's operand was rejected, so the ${kind} fails on rank ${c.rank} too`);
-    if (got[0] !== -got[1]! || got[2] !== -got[3]!)
-      throw new OrchidError('ERR_COUNT', `${kind}: the typed arrays differ in ${got[2] !== -got[3]! ? 'element type' : `length (${-got[1]!} … ${got[0]} elements)`} across ranks (rank ${c.rank} has ${len})`);
-  } else if (err) throw err;
+  const small = kind === 'allreduce' && v.byteLength <= BLOCK_DATA;
+  const data = small ? new Uint8Array(v.buffer, v.byteOffset, v.byteLength) : undefined;
+  const got = await agree(c, kind, sig, tryCheck(check), { len, elem, op, data }, seq);
   const C = elemCtor(elem);
+  if (got) return new C(got.buffer, got.byteOffset, len) as TypedArray;
   const gets = kind !== 'reduce' || c.rank === root;
   // a large result goes into recycled memory from the addon's pool (MPI writes all of it):
   // a fresh 8 MB array costs ~2000 page faults while MPI fills it (8 MB allreduce 4.6-5.8 ms

@@ -6,8 +6,8 @@
 // (Iallreduce, Ireduce, Iscan, Iexscan), is mpi-typed.ts. Typed arrays go to MPI by pointer
 // and stay referenced until MPI is done.
 import { hostname as osHostname } from 'node:os';
-import { decode, elemCode, elemCtor, encode, ELEM_BUFFER, ELEM_NONE, isTypedArray, type Packet, type TypedArray } from '../../codec/index.js';
-import { errorFromName, errorNameOf, errorNumber, OrchidError } from '../../errors.js';
+import { decode, elemCode, elemCtor, encode, ELEM_BUFFER, ELEM_NONE, type Packet, type TypedArray } from '../../codec/index.js';
+import { errorNumber, OrchidError } from '../../errors.js';
 import type { Addon, AddonCollectives } from '../../transport/mpi/addon.js';
 import type { MpiProcess } from '../../transport/mpi/process.js';
 import type { CommBackend, RawMessage, RawStatus, ReduceCall } from '../comm-backend.js';
@@ -125,13 +125,16 @@ export class MpiBackend implements CommBackend, MpiColl {
   // barrier too: barrier() is the agreement step alone.
 
   barrier(): Promise<void> {
-    return this.serial((seq) => (CHECK ? agree(this, 'barrier', signature('barrier'), undefined, -1, seq) : this.coll('barrier')));
+    return this.serial(async (seq) => {
+      if (CHECK) await agree(this, 'barrier', signature('barrier'), undefined, undefined, seq);
+      else await this.coll('barrier');
+    });
   }
 
   bcast(root: number, prepare: () => Packet, check: () => void): Promise<unknown> {
     if (!CHECK) check(); // a bad root cannot be reported through MPI: it fails here, before any MPI call
     return this.serial(async (seq) => {
-      if (CHECK) await agree(this, 'bcast', signature('bcast', root), tryCheck(check), -1, seq);
+      if (CHECK) await agree(this, 'bcast', signature('bcast', root), tryCheck(check), undefined, seq);
       const me = this.rank === root;
       const { pkts, err, hdr } = me ? sizeHeaders(1, () => [prepare()]) : { hdr: new Int32Array(2) };
       const pkt = pkts?.[0];
@@ -150,7 +153,7 @@ export class MpiBackend implements CommBackend, MpiColl {
   scatter(root: number, prepare: () => Packet[], check: () => void): Promise<unknown> {
     if (!CHECK) check();
     return this.serial(async (seq) => {
-      if (CHECK) await agree(this, 'scatter', signature('scatter', root), tryCheck(check), -1, seq);
+      if (CHECK) await agree(this, 'scatter', signature('scatter', root), tryCheck(check), undefined, seq);
       const n = this.size;
       const me = this.rank === root;
       const { pkts, err, hdr: hdrs } = me ? sizeHeaders(n, prepare) : { pkts: undefined, err: undefined, hdr: null };
@@ -174,7 +177,7 @@ export class MpiBackend implements CommBackend, MpiColl {
   gather(value: unknown, root: number, all: boolean, call: string, check: () => void): Promise<unknown[] | undefined> {
     if (!CHECK) check();
     return this.serial(async (seq) => {
-      if (CHECK) await agree(this, call, all ? signature('allgather') : signature('gather', root), tryCheck(check), -1, seq);
+      if (CHECK) await agree(this, call, all ? signature('allgather') : signature('gather', root), tryCheck(check), undefined, seq);
       return this.gatherPackets(root, () => encode(value, call), all, call);
     });
   }
@@ -203,7 +206,7 @@ export class MpiBackend implements CommBackend, MpiColl {
 
   alltoall(parts: readonly unknown[], check: () => void): Promise<unknown[]> {
     return this.serial(async (seq) => {
-      if (CHECK) await agree(this, 'alltoall', signature('alltoall'), tryCheck(check), -1, seq);
+      if (CHECK) await agree(this, 'alltoall', signature('alltoall'), tryCheck(check), undefined, seq);
       const n = this.size;
       const { pkts, err, hdr: hdrs } = sizeHeaders(n, () => {
         check();
@@ -224,13 +227,14 @@ export class MpiBackend implements CommBackend, MpiColl {
 
   reduce(kind: ReduceCall, value: unknown, r: Reducer, root: number, check: () => void): Promise<unknown> {
     const byMpi = mpiReduction(kind, value, r);
-    if (!CHECK) return this.serial(() => (byMpi ? byMpi(this, root, check, false) : this.jsReduce(kind, value, r, root, check)));
     // The path (one MPI reduction, typed arrays by pointer, or a gather) follows from the
     // signature (op and operand kind), so once the ranks agree on it they take the same one.
     return this.serial(async (seq) => {
-      const len = r.builtin && isTypedArray(value) ? value.length : -1;
-      await agree(this, kind, reduceSignature(kind, r.name, value, root), tryCheck(check), len, seq);
-      return byMpi ? byMpi(this, root, NO_CHECK, true) : this.jsReduce(kind, value, r, root, NO_CHECK);
+      const sig = CHECK ? reduceSignature(kind, r.name, value, root) : 0;
+      if (byMpi) return byMpi(this, sig, root, check, seq);
+      if (!CHECK) return this.jsReduce(kind, value, r, root, check);
+      await agree(this, kind, sig, tryCheck(check), undefined, seq);
+      return this.jsReduce(kind, value, r, root, NO_CHECK);
     });
   }
 
@@ -257,7 +261,7 @@ export class MpiBackend implements CommBackend, MpiColl {
 
   async split(color: number, key: number, shared: boolean, call: string): Promise<CommBackend | null> {
     const h = await this.serial(async (seq) => {
-      if (CHECK) await agree(this, call, signature(shared ? 'splitShared' : call === 'dup' ? 'dup' : 'split'), undefined, -1, seq);
+      if (CHECK) await agree(this, call, signature(shared ? 'splitShared' : call === 'dup' ? 'dup' : 'split'), undefined, undefined, seq);
       if (shared) return this.proc.wait<number | null>(this.a.split(this.handle, 0, 0, true));
       const [c, k] = await this.splitRanks(color, key);
       return this.proc.wait<number | null>(this.a.split(this.handle, c, k, false));
