@@ -64,17 +64,22 @@ MPI_Comm OrchidMpi::commOf(Napi::Env env, const Napi::Value& v) {
   return session.comms[h];
 }
 
-// init(complete, spinUs?, pollUs?) -> {rank, size, tagUb, thread, processor, library}
+// init(complete, status, spinUs?, pollUs?) -> {rank, size, tagUb, thread, processor, library}
+// status: an Int32Array(4) the fast path of recv writes [source, tag, elem, bytes] into
 Napi::Value OrchidMpi::Initialize(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   JsLock lk;
   if (session.initialised) Throw(env, "MPI is already initialised");
   complete_ = Napi::Persistent(info[0].As<Napi::Function>());
+  auto status = info[1].As<Napi::Int32Array>();
+  if (status.ElementLength() < 4) Throw(env, "init: the status array holds 4 int32");
+  status_ = status.Data();
+  statusRef_ = Napi::Persistent(status);
   auto us = [&](size_t i, std::chrono::nanoseconds& into) {
     if (info.Length() > i && info[i].IsNumber()) into = std::chrono::nanoseconds((int64_t)(info[i].As<Napi::Number>().DoubleValue() * 1000));
   };
-  us(1, progress.spinBudget);
-  us(2, progress.spinPoll);
+  us(2, progress.spinBudget);
+  us(3, progress.spinPoll);
   int flag = 0;
   MPI_Initialized(&flag);
   if (!flag) {

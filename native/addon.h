@@ -56,10 +56,18 @@ class OrchidMpi : public Napi::Addon<OrchidMpi> {
   void deliver(Napi::Env env);
   Napi::Value resultOf(Napi::Env env, Pending* p);
 
+  // A receive or probe done at once (the fast path): its status into status_, and the payload
+  // (an ArrayBuffer; null when it went into recvInto's memory or for a probe).
+  Napi::Value fastResult(Napi::Env env, Pending* p);
+
   Napi::FunctionReference complete_;  // init's callback: (id, error, result)
+  Napi::Reference<Napi::Int32Array> statusRef_;  // init's status array: [source, tag, elem, bytes]
+  int32_t* status_ = nullptr;
   bool owner_ = false;                // this instance called init()
 };
 
+// A received message's payload for JS: an ArrayBuffer, or null when it was written into recvInto's memory.
+Napi::Value payloadOf(Napi::Env env, Pending* p);
 // A received message for JS: [source, tag, elem, ArrayBuffer] ([…, bytes written] for recvInto).
 Napi::Value messageOf(Napi::Env env, Pending* p);
 

@@ -10,15 +10,8 @@
 
 namespace orchid {
 
-Napi::Value messageOf(Napi::Env env, Pending* p) {
-  auto out = Napi::Array::New(env, 4);
-  out.Set(0u, p->rsrc);
-  out.Set(1u, p->rtag);
-  out.Set(2u, static_cast<double>(p->hdr[0]));
-  if (p->wrote) {
-    out.Set(3u, static_cast<double>(p->len));
-    return out;
-  }
+Napi::Value payloadOf(Napi::Env env, Pending* p) {
+  if (p->wrote) return env.Null();
   Napi::ArrayBuffer ab;
   if (p->len == 0) {
     ab = Napi::ArrayBuffer::New(env, 0);
@@ -31,8 +24,24 @@ Napi::Value messageOf(Napi::Env env, Pending* p) {
     ab = pooledArrayBuffer(env, p->data, p->len);
   }
   p->data = nullptr;
-  out.Set(3u, ab);
+  return ab;
+}
+
+Napi::Value messageOf(Napi::Env env, Pending* p) {
+  auto out = Napi::Array::New(env, 4);
+  out.Set(0u, p->rsrc);
+  out.Set(1u, p->rtag);
+  out.Set(2u, static_cast<double>(p->hdr[0]));
+  out.Set(3u, p->wrote ? Napi::Number::New(env, static_cast<double>(p->len)) : payloadOf(env, p));
   return out;
+}
+
+Napi::Value OrchidMpi::fastResult(Napi::Env env, Pending* p) {
+  status_[0] = p->rsrc;
+  status_[1] = p->rtag;
+  status_[2] = p->hdr[0];
+  status_[3] = static_cast<int32_t>(p->len);
+  return p->action == Action::Probe ? env.Null() : payloadOf(env, p);
 }
 
 // isend(comm, dest, tag, elem, bytes) -> 0 when complete (the data may be reused), else an id.
@@ -86,8 +95,10 @@ Napi::Value OrchidMpi::Isend(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, id);
 }
 
-// recv(comm, src, tag, probeOnly[, into, elem]) -> a result ([src, tag, elem, ArrayBuffer] or [src, tag, bytes]) when
-// matched at once (fast path), else an id whose completion brings it.
+// recv(comm, src, tag, probeOnly[, into, elem]) -> when matched at once (the fast path) the
+// payload (an ArrayBuffer; null for a probe or when it went into `into`) with [src, tag, elem,
+// bytes] in init's status array; else an id whose completion brings [src, tag, elem,
+// ArrayBuffer | bytes written] ([src, tag, bytes] for a probe).
 Napi::Value OrchidMpi::Recv(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   JsLock lk;
@@ -114,7 +125,7 @@ Napi::Value OrchidMpi::Recv(const Napi::CallbackInfo& info) {
     };
     if (p->rc != MPI_SUCCESS) fail();
     if (p->action == Action::Probe) {
-      Napi::Value r = resultOf(env, p);
+      Napi::Value r = fastResult(env, p);
       delete p;
       return r;
     }
@@ -128,7 +139,7 @@ Napi::Value OrchidMpi::Recv(const Napi::CallbackInfo& info) {
       if (p->rc != MPI_SUCCESS) fail();
       if (p->req == MPI_REQUEST_NULL) {
         finishRecv(p);
-        Napi::Value r = messageOf(env, p);
+        Napi::Value r = fastResult(env, p);
         delete p;
         return r;
       }

@@ -7,6 +7,9 @@
  *                             [--only pingpong,bcast,allreduce,alltoall,barrier] [--peers 1,6|none]
  * --peers: the ranks that ping-pong with rank 0, one after the other (default 1; the bench
  * passes a rank on the same host and one on the next host); their lines carry "peer".
+ * --dist SIZE: the ping-pong of that size also times every iteration and prints the one-way
+ * times of all repeats as {"benchmark":"pingpong-dist","size":SIZE,"samples":[...]} (for
+ * percentiles; bench/mpi-vs-c.mjs).
  *
  * Rank 0 prints one JSON object per line (format: bench/c/README.md):
  *   {"impl":"c-mpi","benchmark":"pingpong-latency","ranks":2,"size":8,"unit":"us","iters":1000,"samples":[...]}
@@ -63,6 +66,7 @@ int main(int argc, char **argv) {
   int ncsizes = 4;
   double scale = 1.0;
   int reps = 5;
+  long dist = -1;
   const char *only = NULL;
   long peers[MAXS] = {1};
   int npeers = 1;
@@ -74,6 +78,7 @@ int main(int argc, char **argv) {
     else if (!strcmp(argv[i], "--coll-sizes") && i + 1 < argc) ncsizes = parse_list(argv[++i], csizes);
     else if (!strcmp(argv[i], "--scale") && i + 1 < argc) scale = atof(argv[++i]);
     else if (!strcmp(argv[i], "--repeats") && i + 1 < argc) reps = atoi(argv[++i]);
+    else if (!strcmp(argv[i], "--dist") && i + 1 < argc) dist = atol(argv[++i]);
     else if (!strcmp(argv[i], "--only") && i + 1 < argc) only = argv[++i];
     else if (!strcmp(argv[i], "--peers") && i + 1 < argc) {
       i++;
@@ -102,6 +107,8 @@ int main(int argc, char **argv) {
   memset(buf, 7, maxs);
   memset(sbuf, rank, maxs * nranks);
   double samples[MAXS];
+  double *each = NULL; /* --dist: one-way time of every timed iteration of every repeat */
+  long neach = 0;
 
   for (int pi = 0; pi < npeers && wanted(only, "pingpong"); pi++) {
     int peer = (int)peers[pi];
@@ -111,11 +118,14 @@ int main(int argc, char **argv) {
       for (int r = 0; r < reps; r++) {
         double t0 = 0;
         MPI_Barrier(MPI_COMM_WORLD);
+        if (size == dist && !each) each = malloc(sizeof(double) * iters * reps);
         for (long i = 0; i < warm + iters; i++) {
           if (i == warm) t0 = MPI_Wtime();
           if (rank == 0) {
+            double ti = size == dist ? MPI_Wtime() : 0;
             MPI_Send(buf, (int)size, MPI_BYTE, peer, 1, MPI_COMM_WORLD);
             MPI_Recv(buf, (int)size, MPI_BYTE, peer, 1, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+            if (size == dist && i >= warm) each[neach++] = (MPI_Wtime() - ti) * 1e6 / 2;
           } else if (rank == peer) {
             MPI_Recv(buf, (int)size, MPI_BYTE, 0, 1, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
             MPI_Send(buf, (int)size, MPI_BYTE, 0, 1, MPI_COMM_WORLD);
@@ -124,6 +134,10 @@ int main(int argc, char **argv) {
         samples[r] = (MPI_Wtime() - t0) * 1e6 / iters / 2;
       }
       print_samples("pingpong-latency", size, "us", iters, samples, reps, peer);
+      if (size == dist && each) {
+        print_samples("pingpong-dist", size, "us", iters, each, (int)neach, peer);
+        neach = 0;
+      }
       for (int r = 0; r < reps; r++) samples[r] = size / samples[r];
       print_samples("pingpong-bandwidth", size, "MB/s", iters, samples, reps, peer);
     }
@@ -155,6 +169,7 @@ int main(int argc, char **argv) {
       print_samples(colls[c], size, "us", iters, samples, reps, 0);
     }
   }
+  free(each);
   free(buf);
   free(rbuf);
   free(sbuf);

@@ -35,10 +35,16 @@ export interface CommBackend {
   /** the largest tag this transport carries */
   readonly tagUb: number;
 
-  /** resolves when the packet's memory may be reused */
-  send(pkt: Packet, dest: number, tag: number, call: string): Promise<void>;
-  /** `into`: a typed array the payload may be written to directly when it fits (recvInto) */
-  recv(source: number, tag: number, call: string, into?: TypedArray): Promise<RawMessage>;
+  /**
+   * undefined when the send completed at once (the packet's memory may be reused now), else a
+   * promise that resolves then. The fast path costs no promise and no pending-call record.
+   */
+  send(pkt: Packet, dest: number, tag: number, call: string): Promise<void> | undefined;
+  /**
+   * The message itself when it could be taken at once (the fast path), else a promise of it.
+   * `into`: a typed array the payload may be written to directly when it fits (recvInto).
+   */
+  recv(source: number, tag: number, call: string, into?: TypedArray): RawMessage | Promise<RawMessage>;
   probe(source: number, tag: number, call: string): Promise<RawStatus>;
   iprobe(source: number, tag: number): RawStatus | undefined;
 

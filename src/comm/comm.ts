@@ -4,7 +4,7 @@
 // and JS collectives) or MpiBackend (backends/mpi.ts: libmpi through the native addon).
 import { decode, elemCode, elemCtor, encode, ELEM_NONE, isTypedArray, type Packet, type TypedArray } from '../codec/index.js';
 import { OrchidError } from '../errors.js';
-import type { CommBackend, ReduceCall } from './comm-backend.js';
+import type { CommBackend, RawMessage, ReduceCall } from './comm-backend.js';
 import { checkOperand, reducer, type Op, type Reducer } from './ops.js';
 import { Request } from './request.js';
 import { track } from './pending.js';
@@ -39,7 +39,21 @@ export interface ScatterOptions {
   counts?: readonly number[];
 }
 
-const dataOf = <T>(m: Message<T>): T => m.data;
+/** What a send that completed at once resolves to. */
+const DONE: Promise<void> = Promise.resolve();
+
+/**
+ * The hot path of every receive: a message the transport had at once is shaped here and
+ * handed over as one settled promise (no promise per layer); otherwise one `then`.
+ */
+function settle<R>(r: RawMessage | Promise<RawMessage>, shape: (m: RawMessage) => R): Promise<R> {
+  if (r instanceof Promise) return r.then(shape);
+  try {
+    return Promise.resolve(shape(r));
+  } catch (e) {
+    return Promise.reject(e);
+  }
+}
 
 export class Comm {
   readonly rank: number;
@@ -70,11 +84,11 @@ export class Comm {
   }
 
   recv<T = unknown>(source: number = ANY_SOURCE, tag: number = ANY_TAG): Promise<T> {
-    return this.#recv<T>('recv', source, tag).then(dataOf);
+    return this.#recv('recv', source, tag, (m) => this.#decode<T>('recv', m));
   }
 
   recvMessage<T = unknown>(source: number = ANY_SOURCE, tag: number = ANY_TAG): Promise<Message<T>> {
-    return this.#recv<T>('recvMessage', source, tag);
+    return this.#recv('recvMessage', source, tag, (m) => this.#message<T>('recvMessage', m));
   }
 
   /**
@@ -93,7 +107,7 @@ export class Comm {
     } catch (err) {
       return Promise.reject(err);
     }
-    return this.#be.recv(src, t, call, buffer).then((m) => {
+    return settle(this.#be.recv(src, t, call, buffer), (m) => {
       const want = elemCode(buffer);
       const per = elemCtor(want).BYTES_PER_ELEMENT;
       let n = m.written;
@@ -115,7 +129,7 @@ export class Comm {
   /** Bad arguments throw here, synchronously. */
   irecv<T = unknown>(source: number = ANY_SOURCE, tag: number = ANY_TAG): Request<Message<T>> {
     const [src, t] = this.#p2pArgs('irecv', source, tag);
-    return new Request(this.#recvChecked<T>('irecv', src, t));
+    return new Request(settle(this.#be.recv(src, t, 'irecv'), (m) => this.#message<T>('irecv', m)));
   }
 
   /** Wait for a matching message without receiving it. */
@@ -131,9 +145,9 @@ export class Comm {
   }
 
   async sendrecv<T = unknown>(value: unknown, dest: number, source: number = ANY_SOURCE, sendTag = 0, recvTag: number = ANY_TAG): Promise<T> {
-    const r = this.#recv<T>('sendrecv', source, recvTag);
-    const [, m] = await Promise.all([this.#send('sendrecv', value, dest, sendTag), r]);
-    return m.data;
+    const r = this.#recv('sendrecv', source, recvTag, (m) => this.#decode<T>('sendrecv', m));
+    const [, data] = await Promise.all([this.#send('sendrecv', value, dest, sendTag), r]);
+    return data;
   }
 
   #send(call: string, value: unknown, dest: number, tag: number): Promise<void> {
@@ -150,7 +164,7 @@ export class Comm {
     const d = checkRank(call, this.rank, this.size, dest, 'destination');
     const t = this.#tag(call, tag);
     const pkt = encode(value, call);
-    return this.#be.send(pkt, d, t, call);
+    return this.#be.send(pkt, d, t, call) ?? DONE;
   }
 
   /** Tag check plus the transport's own limit (MPI_TAG_UB for mpi). */
@@ -166,27 +180,27 @@ export class Comm {
     return [checkRank(call, this.rank, this.size, source, 'source', true), this.#tag(call, tag, true)];
   }
 
-  #recv<T>(call: string, source: number, tag: number): Promise<Message<T>> {
+  /** Checks the arguments, receives, and shapes the message with `shape` (its errors reject). */
+  #recv<R>(call: string, source: number, tag: number, shape: (m: RawMessage) => R): Promise<R> {
     let src: number, t: number;
     try {
       [src, t] = this.#p2pArgs(call, source, tag);
     } catch (err) {
       return Promise.reject(err);
     }
-    return this.#recvChecked<T>(call, src, t);
+    return settle(this.#be.recv(src, t, call), shape);
   }
 
-  // The hot path of every receive: plain promise chaining, no nested async frames.
-  #recvChecked<T>(call: string, src: number, tag: number): Promise<Message<T>> {
-    return this.#be.recv(src, tag, call).then((m) => {
-      let data: unknown;
-      try {
-        data = decode(m.packet);
-      } catch (e) {
-        throw new OrchidError('ERR_TRANSPORT', `${call}: rank ${this.rank} could not decode a message from rank ${m.source}: ${(e as Error).message}`);
-      }
-      return { data: data as T, source: m.source, tag: m.tag };
-    });
+  #decode<T>(call: string, m: RawMessage): T {
+    try {
+      return decode(m.packet) as T;
+    } catch (e) {
+      throw new OrchidError('ERR_TRANSPORT', `${call}: rank ${this.rank} could not decode a message from rank ${m.source}: ${(e as Error).message}`);
+    }
+  }
+
+  #message<T>(call: string, m: RawMessage): Message<T> {
+    return { data: this.#decode<T>(call, m), source: m.source, tag: m.tag };
   }
 
   // ---- collectives ----

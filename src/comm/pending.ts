@@ -5,8 +5,18 @@
 import type { CommBackend } from './comm-backend.js';
 import { ANY_SOURCE, ANY_TAG } from './wildcards.js';
 
+/**
+ * One waiting call, kept as its parts: the text is made only when a report asks for it (the
+ * hot path of a send or receive pays for a record, not for a string).
+ */
 interface Pending {
-  what: string;
+  call: string;
+  /** 0: no arguments, 1: (dest, tag), 2: (source, tag), 3: (root) */
+  args: 0 | 1 | 2 | 3;
+  a: number;
+  b: number;
+  /** ` on a communicator of N` or '' */
+  on: string;
   since: number;
 }
 
@@ -14,9 +24,9 @@ const pending = new Map<number, Pending>();
 let nextId = 0;
 let finalizingSince: number | undefined;
 
-function watch<T>(what: string, p: Promise<T>): Promise<T> {
+function watch<T>(p: Promise<T>, call: string, args: Pending['args'], a: number, b: number, on: string): Promise<T> {
   const id = nextId++;
-  pending.set(id, { what, since: Date.now() });
+  pending.set(id, { call, args, a, b, on, since: Date.now() });
   const done = (): void => {
     pending.delete(id);
   };
@@ -27,28 +37,41 @@ function watch<T>(what: string, p: Promise<T>): Promise<T> {
 const src = (s: number): string => (s === ANY_SOURCE ? 'any source' : `source ${s}`);
 const tg = (t: number): string => (t === ANY_TAG ? 'any tag' : `tag ${t}`);
 
-/** `be` with every waiting call registered while it is pending. */
+function describeCall(c: Pending): string {
+  const args = c.args === 1 ? `dest ${c.a}, ${tg(c.b)}` : c.args === 2 ? `${src(c.a)}, ${tg(c.b)}` : c.args === 3 ? `root ${c.a}` : '';
+  return `${c.call}(${args})${c.on}`;
+}
+
+/**
+ * `be` with every waiting call registered while it is pending. A send or receive that the
+ * transport finished at once (no promise) was never waiting, so it is not registered.
+ */
 export function track(be: CommBackend): CommBackend {
   const world = Number(process.env.ORCHID_SIZE ?? process.env.PMI_SIZE ?? be.size);
   const on = be.size === world ? '' : ` on a communicator of ${be.size}`;
-  const w = <T>(what: string, p: Promise<T>): Promise<T> => watch(what + on, p);
+  const w = <T>(p: Promise<T>, call: string, args: Pending['args'] = 0, a = 0, b = 0): Promise<T> => watch(p, call, args, a, b, on);
   return {
     rank: be.rank,
     size: be.size,
     hostname: be.hostname,
     tagUb: be.tagUb,
-    send: (pkt, dest, tag, call) => w(`${call}(dest ${dest}, ${tg(tag)})`, be.send(pkt, dest, tag, call)),
-    recv: (source, tag, call, into) => w(`${call}(${src(source)}, ${tg(tag)})`, be.recv(source, tag, call, into)),
-    probe: (source, tag, call) => w(`${call}(${src(source)}, ${tg(tag)})`, be.probe(source, tag, call)),
+    send: (pkt, dest, tag, call) => {
+      const r = be.send(pkt, dest, tag, call);
+      return r && w(r, call, 1, dest, tag);
+    },
+    recv: (source, tag, call, into) => {
+      const r = be.recv(source, tag, call, into);
+      return r instanceof Promise ? w(r, call, 2, source, tag) : r;
+    },
+    probe: (source, tag, call) => w(be.probe(source, tag, call), call, 2, source, tag),
     iprobe: (source, tag) => be.iprobe(source, tag),
-    barrier: (call) => w('barrier()', be.barrier(call)),
-    bcast: (root, prepare, check) => w(`bcast(root ${root})`, be.bcast(root, prepare, check)),
-    scatter: (root, prepare, check) => w(`scatter(root ${root})`, be.scatter(root, prepare, check)),
-    gather: (value, root, all, call, check) => w(all ? `${call}()` : `${call}(root ${root})`, be.gather(value, root, all, call, check)),
-    alltoall: (parts, check) => w('alltoall()', be.alltoall(parts, check)),
-    reduce: (kind, value, r, root, check) =>
-      w(kind === 'reduce' ? `reduce(root ${root})` : `${kind}()`, be.reduce(kind, value, r, root, check)),
-    split: (color, key, shared, call) => w(`${call}()`, be.split(color, key, shared, call)),
+    barrier: (call) => w(be.barrier(call), 'barrier'),
+    bcast: (root, prepare, check) => w(be.bcast(root, prepare, check), 'bcast', 3, root),
+    scatter: (root, prepare, check) => w(be.scatter(root, prepare, check), 'scatter', 3, root),
+    gather: (value, root, all, call, check) => w(be.gather(value, root, all, call, check), call, all ? 0 : 3, root),
+    alltoall: (parts, check) => w(be.alltoall(parts, check), 'alltoall'),
+    reduce: (kind, value, r, root, check) => w(be.reduce(kind, value, r, root, check), kind, kind === 'reduce' ? 3 : 0, root),
+    split: (color, key, shared, call) => w(be.split(color, key, shared, call), call),
   };
 }
 
@@ -65,7 +88,7 @@ export function describePending(now = Date.now()): string {
   const MAX = 8;
   let list = calls
     .slice(0, MAX)
-    .map((c) => `${c.what} for ${secs(c.since, now)}`)
+    .map((c) => `${describeCall(c)} for ${secs(c.since, now)}`)
     .join('; ');
   if (calls.length > MAX) list += `; … and ${calls.length - MAX} more`;
   if (finalizingSince !== undefined) return `in finalize for ${secs(finalizingSince, now)}${list ? ` (${list})` : ''}`;

@@ -43,6 +43,12 @@ function packetOf(elem: number, ab: ArrayBuffer): Packet {
   return { elem, bytes: u8(ab) };
 }
 
+/** A receive's completion from the addon's progress thread: [src, tag, elem, ArrayBuffer | bytes written]. */
+function rawMessage(m: [number, number, number, ArrayBuffer | number]): RawMessage {
+  if (typeof m[3] === 'number') return { source: m[0], tag: m[1], packet: { elem: m[2], bytes: EMPTY }, written: m[3] };
+  return { source: m[0], tag: m[1], packet: packetOf(m[2], m[3]) };
+}
+
 export class MpiBackend implements CommBackend, MpiColl {
   readonly rank: number;
   readonly size: number;
@@ -88,27 +94,33 @@ export class MpiBackend implements CommBackend, MpiColl {
 
   // ---- point to point ----
 
-  send(pkt: Packet, dest: number, tag: number): Promise<void> {
-    return this.proc.wait<void>(this.a.isend(this.handle, dest, tag, pkt.elem, pkt.bytes), pkt.bytes);
+  send(pkt: Packet, dest: number, tag: number): Promise<void> | undefined {
+    const r = this.a.isend(this.handle, dest, tag, pkt.elem, pkt.bytes);
+    return r === 0 ? undefined : this.proc.wait<void>(r, pkt.bytes);
   }
 
-  async recv(source: number, tag: number, _call?: string, into?: TypedArray): Promise<RawMessage> {
+  recv(source: number, tag: number, _call?: string, into?: TypedArray): RawMessage | Promise<RawMessage> {
     // with `into`, a large payload of its kind that fits is received straight into it and the
     // result carries its byte count instead of a buffer
     const target = into && new Uint8Array(into.buffer, into.byteOffset, into.byteLength);
     const r = this.a.recv(this.handle, source, tag, false, target, target && elemCode(into));
-    const m = await this.proc.wait<[number, number, number, ArrayBuffer | number]>(r, target);
-    if (typeof m[3] === 'number') return { source: m[0], tag: m[1], packet: { elem: m[2], bytes: EMPTY }, written: m[3] };
-    // A large message received at once (the fast path) resolves through the event loop: node
-    // frees dropped external buffers (the addon's finalizers) only there, and a loop of
-    // receives that never leaves the microtask queue piled them up (1.2 GB for 600 x 4 MiB
-    // under Open MPI). Small messages keep the synchronous path.
-    if (typeof r !== 'number' && m[3].byteLength >= LARGE_YIELD) await new Promise(setImmediate);
-    return { source: m[0], tag: m[1], packet: packetOf(m[2], m[3]) };
+    if (typeof r === 'number') return this.proc.wait<[number, number, number, ArrayBuffer | number]>(r, target).then(rawMessage);
+    const st = this.proc.status;
+    const m: RawMessage = r === null
+      ? { source: st[0]!, tag: st[1]!, packet: { elem: st[2]!, bytes: EMPTY }, written: st[3]! }
+      : { source: st[0]!, tag: st[1]!, packet: packetOf(st[2]!, r) };
+    // A large message received at once resolves through the event loop: node frees dropped
+    // external buffers (the addon's finalizers) only there, and a loop of receives that never
+    // leaves the microtask queue piled them up (1.2 GB for 600 x 4 MiB under Open MPI).
+    // Small messages keep the synchronous path.
+    if (r !== null && r.byteLength >= LARGE_YIELD) return new Promise((resolve) => setImmediate(resolve, m));
+    return m;
   }
 
   async probe(source: number, tag: number): Promise<RawStatus> {
-    const s = await this.proc.wait<[number, number, number]>(this.a.recv(this.handle, source, tag, true));
+    const r = this.a.recv(this.handle, source, tag, true);
+    if (typeof r !== 'number') return { source: this.proc.status[0]!, tag: this.proc.status[1]!, bytes: this.proc.status[3]! };
+    const s = await this.proc.wait<[number, number, number]>(r);
     return { source: s[0], tag: s[1], bytes: s[2] };
   }
 

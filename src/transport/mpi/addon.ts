@@ -38,10 +38,17 @@ export interface AddonCollectives {
 
 /** The addon's exports (native/addon.h). */
 export interface Addon extends AddonCollectives {
-  init(complete: (id: number, err: string | null, res: unknown) => void, spinUs?: number, pollUs?: number): AddonInfo;
+  /** `status`: where a receive done at once leaves [source, tag, elem, bytes] (see recv) */
+  init(complete: (id: number, err: string | null, res: unknown) => void, status: Int32Array, spinUs?: number, pollUs?: number): AddonInfo;
+  /** 0 when the send is complete (the memory may be reused), else the id its completion brings */
   isend(comm: number, dest: number, tag: number, elem: number, bytes: Uint8Array): number;
-  /** into/elem: a large payload of kind `elem` that fits goes straight into `into` (result [src, tag, elem, bytes]) */
-  recv(comm: number, src: number, tag: number, probeOnly: boolean, into?: Uint8Array, elem?: number): number | unknown[];
+  /**
+   * Matched at once (the fast path): the payload, or null for a probe or when it went into
+   * `into`, with [source, tag, elem, bytes] in init's status array. Else the id whose
+   * completion brings [src, tag, elem, ArrayBuffer | bytes written] ([src, tag, bytes] for a
+   * probe). into/elem: a large payload of kind `elem` that fits goes straight into `into`.
+   */
+  recv(comm: number, src: number, tag: number, probeOnly: boolean, into?: Uint8Array, elem?: number): number | ArrayBuffer | null;
   iprobe(comm: number, src: number, tag: number): [number, number, number] | undefined;
   split(comm: number, color: number, key: number, shared: boolean): number;
   commInfo(comm: number): [number, number];

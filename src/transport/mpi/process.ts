@@ -15,6 +15,8 @@ interface Pending {
 /** One per process: the addon, its completions, and keeping Node alive while MPI works. */
 export class MpiProcess {
   readonly info: AddonInfo;
+  /** [source, tag, elem, bytes] of the last receive or probe the addon finished at once */
+  readonly status = new Int32Array(4);
   private readonly pending = new Map<number, Pending>();
   private readonly keepAlive = new KeepAlive();
   ended?: Error;
@@ -24,7 +26,7 @@ export class MpiProcess {
       const v = Number(process.env[name] ?? d);
       return Number.isFinite(v) && v >= 0 ? v : d;
     };
-    this.info = addon.init((id, err, res) => this.complete(id, err, res), us('ORCHID_MPI_SPIN_US', 50), us('ORCHID_MPI_POLL_US', 1000));
+    this.info = addon.init((id, err, res) => this.complete(id, err, res), this.status, us('ORCHID_MPI_SPIN_US', 50), us('ORCHID_MPI_POLL_US', 1000));
   }
 
   private complete(id: number, err: string | null, res: unknown): void {
