@@ -12,6 +12,8 @@ const sizes = arg('--sizes', '8,64,512,4096,32768,262144,1048576,4194304').split
 const csizes = arg('--coll-sizes', '8,8388608').split(',').map(Number);
 const reps = Number(arg('--repeats', '5'));
 const scale = Number(arg('--scale', '1'));
+// --dist SIZE: the ping-pong (recv) of that size also times every iteration (for percentiles)
+const dist = Number(arg('--dist', '-1'));
 const iterFor = (size) => Math.max(3, Math.round((size <= 4096 ? 1000 : size <= 65536 ? 300 : size <= 1048576 ? 60 : 20) * scale));
 const now = () => Number(process.hrtime.bigint()) / 1e3; // µs
 const out = (o) => w.rank === 0 && console.log(JSON.stringify({ impl: 'orchid-mpi', ranks: w.size, ...o }));
@@ -39,14 +41,17 @@ for (const size of sizes) {
   const dst = into && new Uint8Array(size);
   const get = dst ? (from) => w.recvInto(dst, from, 1) : (from) => w.recv(from, 1);
   const lat = [];
+  const each = size === dist && !into ? [] : null;
   for (let r = 0; r < reps; r++) {
     await w.barrier();
     let t0 = 0;
     for (let i = 0; i < warm + iters; i++) {
       if (i === warm) t0 = now();
       if (w.rank === 0) {
+        const ti = each ? now() : 0;
         await w.send(buf, 1, 1);
         await get(1);
+        if (each && i >= warm) each.push((now() - ti) / 2);
       } else if (w.rank === 1) {
         await get(0);
         await w.send(buf, 0, 1);
@@ -55,6 +60,7 @@ for (const size of sizes) {
     lat.push((now() - t0) / iters / 2);
   }
   out({ benchmark: `${name}-latency`, size, unit: 'us', iters, samples: lat });
+  if (each) out({ benchmark: `${name}-dist`, size, unit: 'us', iters, samples: each });
   out({ benchmark: `${name}-bandwidth`, size, unit: 'MB/s', iters, samples: lat.map((us) => size / us) });
 }
 

@@ -204,6 +204,7 @@ Napi::Value OrchidMpi::Stats(const Napi::CallbackInfo& info) {
   out.Set("payloads", (double)progress.payloads.size());
   out.Set("poolHits", (double)bufferPool.hits());
   out.Set("poolMisses", (double)bufferPool.misses());
+  out.Set("collectives", (double)progress.collectives);
   return out;
 }
 

@@ -1,6 +1,9 @@
 #include "buffer_pool.h"
 
+#include <sys/mman.h>
+
 #include <cstdlib>
+#include <cstring>
 
 namespace orchid {
 
@@ -19,7 +22,22 @@ char* BufferPool::take(size_t n) {
       return p;
     }
   }
-  return static_cast<char*>(malloc(n));
+  return fresh(n);
+}
+
+char* BufferPool::fresh(size_t n) {
+  if (huge_ < 0) {
+    const char* e = getenv("ORCHID_MPI_HUGEPAGES");
+    huge_ = !(e && strcmp(e, "0") == 0);
+  }
+  if (!huge_ || n < HUGE_MIN) return static_cast<char*>(malloc(n));
+  void* p = nullptr;
+  size_t whole = (n + HUGE_PAGE - 1) & ~(HUGE_PAGE - 1);
+  if (posix_memalign(&p, HUGE_PAGE, whole) != 0) return nullptr;
+#ifdef MADV_HUGEPAGE
+  madvise(p, whole, MADV_HUGEPAGE);
+#endif
+  return static_cast<char*>(p);
 }
 
 void BufferPool::give(char* p, size_t n) {

@@ -58,6 +58,7 @@ Napi::Value OrchidMpi::collective(const Napi::CallbackInfo& info, const char* wh
   MPI_Comm c = commOf(env, info[0]);
   std::unique_ptr<Pending> p(newPending(Action::Requests));
   int rc = start(c, &p->req);
+  progress.collectives++;
   if (rc != MPI_SUCCESS) Throw(env, std::string(what) + ": " + mpiError(rc));
   if (!testPending(p.get())) spin([&] { return testPending(p.get()); });
   if (p->req == MPI_REQUEST_NULL) return Napi::Number::New(env, 0);

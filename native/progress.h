@@ -97,6 +97,7 @@ struct Progress {
   std::condition_variable cv;
   bool stopping = false;
   std::atomic<uint64_t> wakeups{0};
+  uint64_t collectives = 0;  // collective MPI calls started (stats(): how many a Comm call costs)
   std::thread* thread = nullptr;  // never destroyed: a joinable std::thread at exit would abort
   uint32_t nextId = 1;
   // how long the JS thread may poll an operation it just started before handing it to the

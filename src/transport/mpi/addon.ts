@@ -56,7 +56,8 @@ export interface Addon extends AddonCollectives {
   /** at exit without finalize(): the finalize agreement with state 1, blocking (MpiBackend.finalize) */
   leave(comm: number, states: Int32Array): void;
   abort(code: number): void;
-  stats(): { active: number; waiting: number; payloads: number; poolHits: number; poolMisses: number };
+  /** collectives: MPI collective calls started so far (how many one Comm call costs) */
+  stats(): { active: number; waiting: number; payloads: number; poolHits: number; poolMisses: number; collectives: number };
   version(): string;
   /** an ArrayBuffer of `bytes` from the addon's pool of recycled buffers (content undefined) */
   alloc(bytes: number): ArrayBuffer;
