@@ -15,7 +15,8 @@ namespace orchid {
 OrchidMpi::OrchidMpi(Napi::Env env, Napi::Object exports) {
   // process.exit() without finalize(): stop the progress thread before the process ends
   // (a joinable std::thread at exit would abort the process).
-  env.AddCleanupHook([]() {
+  env.AddCleanupHook([this]() {
+    stopIdlePoll();
     if (session.initialised && !session.finalised) stopProgress();
   });
   constexpr auto attr = napi_default_jsproperty;  // as plain properties: enumerable, writable
@@ -80,6 +81,7 @@ Napi::Value OrchidMpi::Initialize(const Napi::CallbackInfo& info) {
   };
   us(2, progress.spinBudget);
   us(3, progress.spinPoll);
+  us(4, progress.idleSpin);
   int flag = 0;
   MPI_Initialized(&flag);
   if (!flag) {
@@ -107,6 +109,16 @@ Napi::Value OrchidMpi::Initialize(const Napi::CallbackInfo& info) {
       "orchid-mpi", 0, 1);
   progress.deliver.Unref(env);
   startProgress();
+  if (progress.idleSpin.count() > 0) {
+    uv_loop_t* loop = nullptr;
+    if (napi_get_uv_event_loop(env, &loop) == napi_ok && loop) {
+      idle_ = new uv_prepare_t;
+      uv_prepare_init(loop, idle_);
+      idle_->data = this;
+      uv_prepare_start(idle_, pollIdle);
+      uv_unref(reinterpret_cast<uv_handle_t*>(idle_));  // it does not keep the process alive
+    }
+  }
   atexit([]() {
     if (!session.finalised) stopProgress();
   });
@@ -129,8 +141,33 @@ Napi::Value OrchidMpi::Initialize(const Napi::CallbackInfo& info) {
   return out;
 }
 
+void OrchidMpi::pollIdle(uv_prepare_t* h) {
+  int timeoutMs = uv_backend_timeout(h->loop);
+  if (timeoutMs == 0) return;  // the loop has work at once (immediates, closing handles)
+  if (session.finalised || progress.callScheduled.load()) return;
+  JsLock lk;
+  if (!anyPending() || !progress.done.empty()) return;
+  auto budget = progress.idleSpin;
+  if (timeoutMs > 0) budget = std::min<std::chrono::nanoseconds>(budget, std::chrono::milliseconds(timeoutMs));
+  auto end = Clock::now() + budget;
+  do {
+    if (pollOnce()) {
+      schedule();  // the loop's poll sees the async handle ready and delivers in this turn
+      return;
+    }
+  } while (Clock::now() < end && anyPending());
+}
+
+void OrchidMpi::stopIdlePoll() {
+  if (!idle_) return;
+  uv_prepare_stop(idle_);
+  uv_close(reinterpret_cast<uv_handle_t*>(idle_), [](uv_handle_t* h) { delete reinterpret_cast<uv_prepare_t*>(h); });
+  idle_ = nullptr;
+}
+
 Napi::Value OrchidMpi::Finalize(const Napi::CallbackInfo& info) {
   if (!owner_ || session.finalised) return info.Env().Undefined();
+  stopIdlePoll();
   stopProgress();
   session.finalised = true;
   session.smallReduce.free();
@@ -151,6 +188,7 @@ Napi::Value OrchidMpi::Leave(const Napi::CallbackInfo& info) {
     c = commOf(env, info[0]);
   }
   int32_t* out = info[1].As<Napi::Int32Array>().Data();
+  stopIdlePoll();
   stopProgress();  // nothing else runs now; MPI is ours alone
   int32_t mine = 1;
   // nonblocking, as the others' (a blocking collective never matches a nonblocking one)

@@ -5,6 +5,7 @@
 #pragma once
 #include <mpi.h>
 #include <napi.h>
+#include <uv.h>
 
 #include "progress.h"
 
@@ -60,7 +61,16 @@ class OrchidMpi : public Napi::Addon<OrchidMpi> {
   // (an ArrayBuffer; null when it went into recvInto's memory or for a probe).
   Napi::Value fastResult(Napi::Env env, Pending* p);
 
+  // The event loop is about to wait (a uv_prepare handle): with an operation pending, poll MPI
+  // here on the JS thread for up to progress.idleSpin (or until the loop's next timer); what
+  // completes is delivered in this loop turn. Waking the JS thread from the progress thread
+  // (the thread-safe function) costs 10-50 us in this VM; that was the slow mode of a
+  // bimodal ping-pong.
+  static void pollIdle(uv_prepare_t* h);
+  void stopIdlePoll();
+
   Napi::FunctionReference complete_;  // init's callback: (id, error, result)
+  uv_prepare_t* idle_ = nullptr;      // pollIdle's handle (freed when libuv has closed it)
   Napi::Reference<Napi::Int32Array> statusRef_;  // init's status array: [source, tag, elem, bytes]
   int32_t* status_ = nullptr;
   bool owner_ = false;                // this instance called init()

@@ -76,6 +76,18 @@ void runJob(std::unique_lock<std::mutex>& lk) {
   schedule();
 }
 
+}  // namespace
+
+bool pollOnce() {
+  bool any = testActive();
+  any = matchWaiting() || any;
+  return matchPayloads() || any;
+}
+
+bool anyPending() { return !(progress.active.empty() && progress.waiting.empty() && progress.payloads.empty()); }
+
+namespace {
+
 void progressLoop() {
   Progress& g = progress;
   unsigned idle = 0;
@@ -83,7 +95,7 @@ void progressLoop() {
   Clock::time_point idleSince = Clock::now();
   std::unique_lock<std::mutex> lk(g.mu);
   while (!g.stopping) {
-    if (g.active.empty() && g.waiting.empty() && g.payloads.empty() && g.jobs.empty()) {
+    if (!anyPending() && g.jobs.empty()) {
       g.cv.wait(lk);
       idle = 0;
       continue;
@@ -99,10 +111,7 @@ void progressLoop() {
       lk.lock();
       continue;
     }
-    bool any = testActive();
-    any = matchWaiting() || any;
-    any = matchPayloads() || any;
-    if (any) {
+    if (pollOnce()) {
       schedule();
       idle = 0;
       continue;

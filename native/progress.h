@@ -105,6 +105,10 @@ struct Progress {
   std::chrono::nanoseconds spinBudget{std::chrono::microseconds(50)};
   // how long the progress thread polls without yielding once nothing progresses (ORCHID_MPI_POLL_US)
   std::chrono::nanoseconds spinPoll{std::chrono::microseconds(1000)};
+  // how long the JS thread polls MPI itself when its event loop is about to wait and an
+  // operation is pending (ORCHID_MPI_IDLE_SPIN_US): a completion found there is delivered in
+  // the same loop turn, without waking a sleeping thread (see pollIdle)
+  std::chrono::nanoseconds idleSpin{std::chrono::microseconds(1000)};
 
   std::list<Pending*> active;    // requests in flight (sends, collectives, receives after matching)
   std::list<Pending*> waiting;   // receives / probes not matched yet, in posting order
@@ -141,6 +145,11 @@ void wake();
 void schedule();
 // Test an operation's requests; true when all are complete or one failed (rc). mu held.
 bool testPending(Pending* p);
+// One round over everything pending (requests in flight, receives to match, payloads): what
+// finished goes to `done`; true when anything did. mu held.
+bool pollOnce();
+// Whether anything is pending at all. mu held.
+bool anyPending();
 
 // The fast path: poll `done` for up to the spin budget on the JS thread (mu held).
 template <typename F>

@@ -206,9 +206,13 @@ export class Comm {
   // ---- collectives ----
 
   /** A collective: arguments are checked inside `check` (a rejection, never a throw). */
-  async #coll<T>(call: string, body: (be: CommBackend) => Promise<T>): Promise<T> {
-    this.#live(call);
-    return body(this.#be);
+  #coll<T>(call: string, body: (be: CommBackend) => Promise<T>): Promise<T> {
+    try {
+      this.#live(call);
+      return body(this.#be);
+    } catch (err) {
+      return Promise.reject(err);
+    }
   }
 
   barrier(): Promise<void> {

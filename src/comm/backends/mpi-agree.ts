@@ -47,25 +47,53 @@ export interface Operand {
   op: number;
   /** the elements themselves, at most BLOCK_DATA bytes: reduced in the same call */
   data?: Uint8Array;
+  /** a number, as one double (elem Float64Array, len 1): reduced in the same call */
+  value?: number;
 }
 
-// One send and one receive block per process, reused: a collective on one communicator waits
-// for the previous one (serial()), and one on another communicator takes fresh ones.
-let spare: { send: Uint8Array; recv: Uint8Array } | undefined;
+/** A send and a receive block with the views agree() writes and reads through. */
+interface Blocks {
+  send: Uint8Array;
+  recv: Uint8Array;
+  hdr: Float64Array;
+  got: Float64Array;
+  sendValue: Float64Array;
+  gotValue: Float64Array;
+}
+
+function blocks(): Blocks {
+  const send = new Uint8Array(BLOCK);
+  const recv = new Uint8Array(BLOCK);
+  return {
+    send,
+    recv,
+    hdr: new Float64Array(send.buffer, 0, FIELDS),
+    got: new Float64Array(recv.buffer, 0, FIELDS),
+    sendValue: new Float64Array(send.buffer, HDR, 1),
+    gotValue: new Float64Array(recv.buffer, HDR, 1),
+  };
+}
+
+// One send and one receive block per process, reused (a typed array made per call, and its
+// buffer handed to the addon, cost more than the reduction: V8 moves it off its heap): a
+// collective on one communicator waits for the previous one (serial()), and one on another
+// communicator meanwhile takes fresh ones.
+let spare: Blocks | undefined;
 
 /**
  * Agree on the call: throws on every rank when any rank's check failed (that rank's error
  * there, one naming it elsewhere), when the signatures differ (ERR_COLLECTIVE naming two of
  * the calls), or when the operands' lengths, kinds or ops differ (ERR_COUNT). With
- * `operand.data`, resolves to the reduced elements (a copy, `data.byteLength` bytes).
+ * `operand.data`, resolves to the reduced elements (a copy, `data.byteLength` bytes); with
+ * `operand.value`, to the reduced number.
  * `sig` 0 on every rank (ORCHID_CHECK=0) compares operands only.
  */
-export async function agree(c: MpiColl, call: string, sig: number, err: unknown, operand?: Operand, seq?: number): Promise<Uint8Array | undefined> {
+export async function agree(c: MpiColl, call: string, sig: number, err: unknown, operand?: Operand, seq?: number): Promise<Uint8Array | number | undefined> {
   const me = c.rank;
-  const bufs = spare ?? { send: new Uint8Array(BLOCK), recv: new Uint8Array(BLOCK) };
+  const bufs = spare ?? blocks();
   spare = undefined;
   try {
-    const w = new Float64Array(bufs.send.buffer, 0, FIELDS);
+    const w = bufs.hdr;
     const len = operand?.len ?? -1;
     const elem = operand?.elem ?? -1;
     const op = operand?.op ?? -1;
@@ -80,9 +108,10 @@ export async function agree(c: MpiColl, call: string, sig: number, err: unknown,
     w[SR.negOp] = -op;
     const data = err === undefined ? operand?.data : undefined;
     if (data) bufs.send.set(data, HDR);
+    else if (operand?.value !== undefined) bufs.sendValue[0] = operand.value;
     await c.coll('smallAllreduce', bufs.send, bufs.recv);
     if (err !== undefined) throw err;
-    const g = new Float64Array(bufs.recv.buffer, 0, FIELDS);
+    const g = bufs.got;
     if (g[SR.error]! > 0) {
       const code = Math.floor(g[SR.error]! / R);
       throw remoteError(call, -code, g[SR.error]! - code * R, me);
@@ -95,6 +124,7 @@ export async function agree(c: MpiColl, call: string, sig: number, err: unknown,
     }
     const differ = g[SR.kind] !== -g[SR.negKind]! ? 'element type' : g[SR.op] !== -g[SR.negOp]! ? 'op' : g[SR.len] !== -g[SR.negLen]! ? `length (${-g[SR.negLen]!} … ${g[SR.len]} elements)` : undefined;
     if (differ) throw new OrchidError('ERR_COUNT', `${call}: the typed arrays differ in ${differ} across ranks (rank ${me} has ${len})`);
+    if (operand?.value !== undefined) return bufs.gotValue[0];
     return data && bufs.recv.slice(HDR, HDR + data.byteLength);
   } finally {
     spare = bufs;

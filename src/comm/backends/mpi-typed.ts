@@ -41,13 +41,12 @@ export function mpiReduction(kind: ReduceCall, value: unknown, r: Reducer): Redu
 }
 
 async function reduceNumber(c: MpiColl, kind: ReduceCall, value: number, op: number, sig: number, root: number, check: () => void, seq: number): Promise<unknown> {
-  const s = new Float64Array([value]);
   if (CHECK) {
-    const operand = { len: 1, elem: F64, op, data: kind === 'allreduce' ? new Uint8Array(s.buffer) : undefined };
-    const got = await agree(c, kind, sig, tryCheck(check), operand, seq);
     // allreduce: agreed and reduced in one call
-    if (got) return new Float64Array(got.buffer, got.byteOffset, 1)[0];
+    const got = await agree(c, kind, sig, tryCheck(check), { len: 1, elem: F64, op, value: kind === 'allreduce' ? value : undefined }, seq);
+    if (kind === 'allreduce') return got;
   } else check();
+  const s = new Float64Array([value]);
   const out = new Float64Array(1);
   if (kind === 'reduce') await c.coll('reduce', s, out, 1, F64, op, root);
   else await c.coll(kind, s, out, 1, F64, op);
@@ -65,7 +64,7 @@ async function typedReduce(c: MpiColl, kind: ReduceCall, v: TypedArray, elem: nu
   const len = v.length;
   const small = kind === 'allreduce' && v.byteLength <= BLOCK_DATA;
   const data = small ? new Uint8Array(v.buffer, v.byteOffset, v.byteLength) : undefined;
-  const got = await agree(c, kind, sig, tryCheck(check), { len, elem, op, data }, seq);
+  const got = (await agree(c, kind, sig, tryCheck(check), { len, elem, op, data }, seq)) as Uint8Array | undefined;
   const C = elemCtor(elem);
   if (got) return new C(got.buffer, got.byteOffset, len) as TypedArray;
   const gets = kind !== 'reduce' || c.rank === root;

@@ -39,7 +39,7 @@ export interface AddonCollectives {
 /** The addon's exports (native/addon.h). */
 export interface Addon extends AddonCollectives {
   /** `status`: where a receive done at once leaves [source, tag, elem, bytes] (see recv) */
-  init(complete: (id: number, err: string | null, res: unknown) => void, status: Int32Array, spinUs?: number, pollUs?: number): AddonInfo;
+  init(complete: (id: number, err: string | null, res: unknown) => void, status: Int32Array, spinUs?: number, pollUs?: number, idleSpinUs?: number): AddonInfo;
   /** 0 when the send is complete (the memory may be reused), else the id its completion brings */
   isend(comm: number, dest: number, tag: number, elem: number, bytes: Uint8Array): number;
   /**

@@ -26,7 +26,7 @@ export class MpiProcess {
       const v = Number(process.env[name] ?? d);
       return Number.isFinite(v) && v >= 0 ? v : d;
     };
-    this.info = addon.init((id, err, res) => this.complete(id, err, res), this.status, us('ORCHID_MPI_SPIN_US', 50), us('ORCHID_MPI_POLL_US', 1000));
+    this.info = addon.init((id, err, res) => this.complete(id, err, res), this.status, us('ORCHID_MPI_SPIN_US', 50), us('ORCHID_MPI_POLL_US', 1000), us('ORCHID_MPI_IDLE_SPIN_US', 1000));
   }
 
   private complete(id: number, err: string | null, res: unknown): void {
