@@ -16,6 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { compareRow, median, OFF, pct } from './mpi-analysis.mjs';
 
 const here = (p) => fileURLToPath(new URL(p, import.meta.url));
 const { values: opts } = parseArgs({ options: { runs: { type: 'string', default: '5' }, json: { type: 'string' }, np: { type: 'string', default: '2' } } });
@@ -35,16 +36,6 @@ const env = { ...process.env, OMPI_ALLOW_RUN_AS_ROOT: '1', OMPI_ALLOW_RUN_AS_ROO
 const run = (cmd) => parse(execFileSync(mpiexec, ['-n', opts.np, ...extra, ...cmd], { encoding: 'utf8', env, maxBuffer: 64 << 20 }));
 const runC = () => run([exe, '--only', 'pingpong,allreduce', ...common]);
 const runJs = () => run([process.execPath, here('./mpi-rank.mjs'), ...common]);
-
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
-const pct = (xs, p) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor((s.length * p) / 100))];
-};
 
 /** Processes of an earlier orchid or C run still alive (they would take the C run's cores). */
 function leftovers() {
@@ -99,16 +90,11 @@ const hz = 100; // USER_HZ
 const otherCpu = Math.max(0, (t1.busy - t0.busy - (t1.children - t0.children)) / hz / ((t1.at - t0.at) / 1000));
 
 const med = (impl, bench, size) => median(all[impl].filter((r) => r.benchmark === bench && r.size === size).flatMap((r) => r.samples));
-const OFF = 1.5;
 const rows = [];
 const row = (what, cBench, jsBench, size, bw) => {
-  const c = med('c', cBench, size);
-  const q = med('quiet', cBench, size);
-  const j = med('js', jsBench, size);
-  const steady = c / q <= OFF && q / c <= OFF;
-  const r = { what, c_us: c, quiet_c_us: q, orchid_us: j, diff_us: j - c, steady };
-  if (bw) r.bw_ratio = steady ? med('js', jsBench.replace('latency', 'bandwidth'), size) / med('c', 'pingpong-bandwidth', size) : undefined;
-  else r.speed_ratio = steady ? c / j : undefined;
+  const figures = { c: med('c', cBench, size), quiet: med('quiet', cBench, size), orchid: med('js', jsBench, size) };
+  if (bw) Object.assign(figures, { cBw: med('c', 'pingpong-bandwidth', size), orchidBw: med('js', jsBench.replace('latency', 'bandwidth'), size) });
+  const r = compareRow(what, figures, bw);
   rows.push(r);
   return r;
 };
@@ -130,7 +116,7 @@ console.log(`load average at the start ${load0}; other processes used ${otherCpu
 console.log('| what | C µs | C alone µs (quiet rerun) | orchid µs | orchid − C µs | orchid/C bandwidth or C/orchid speed |');
 console.log('|---|---:|---:|---:|---:|---:|');
 for (const r of rows) {
-  const ratio = r.steady ? f2(r.bw_ratio ?? r.speed_ratio) : 'refused: C off its quiet rerun';
+  const ratio = r.steady ? f2(r.bw_ratio ?? r.speed_ratio) : `refused: C ${f2(r.c_us)} µs in the runs, ${f2(r.quiet_c_us)} µs alone (more than ${OFF}x apart)`;
   console.log(`| ${r.what} | ${f2(r.c_us)} | ${f2(r.quiet_c_us)} | ${f2(r.orchid_us)} | ${f2(r.diff_us)} | ${ratio} |`);
 }
 console.log('');
