@@ -16,7 +16,11 @@ const runs = Number(opts.runs);
 if (!(runs >= 1)) throw new Error('--runs must be a positive number');
 
 const parse = (out) => out.trim().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l));
-const raw = (unix) => parse(execFileSync(process.execPath, [here('./rawtcp.mjs'), ...(unix ? ['--unix'] : [])], { encoding: 'utf8' }));
+// The raw processes get the glibc settings orchidrun gives its ranks (src/launcher/job.ts; the
+// caller's own win there too), so the reference allocates memory the way the ranks do.
+const MALLOC = { MALLOC_MMAP_THRESHOLD_: String(32 << 20), MALLOC_TRIM_THRESHOLD_: String(64 << 20) };
+const raw = (unix) =>
+  parse(execFileSync(process.execPath, [here('./rawtcp.mjs'), ...(unix ? ['--unix'] : [])], { encoding: 'utf8', env: { ...MALLOC, ...process.env } }));
 const orchid = (unix) =>
   parse(
     execFileSync(process.execPath, [here('../dist/cli/orchidrun.js'), '-n', '2', '--transport', 'ws', here('./pingpong-rank.mjs')], {

@@ -16,7 +16,7 @@ import type { Header } from '../frame.js';
 import type { Link, LinkEvents, Links } from '../links.js';
 import { FrameReader } from './framing.js';
 import { challenge, newNonce, verify } from './handshake.js';
-import { closeSocket, CONNECT_TIMEOUT_MS, FrameWriter, JOB_HEADER, liftPayloadLimit, OutLink, wsOptions } from './out-link.js';
+import { closeSocket, CONNECT_TIMEOUT_MS, FrameWriter, JOB_HEADER, liftPayloadLimit, OutLink, readDirect, wsOptions } from './out-link.js';
 
 export { CONNECT_RETRY_FIRST_MS, CONNECT_RETRY_MAX_MS, CONNECT_TIMEOUT_MS } from './out-link.js';
 
@@ -206,10 +206,13 @@ export class WsMesh implements Links {
       if (!set) this.inbound.set(from, (set = new Set()));
       set.add(ws);
       const link = new InLink(ws, sock);
-      recv = new FrameReader(from, link, this.events, (why) => {
+      const lost = (why: string): void => {
         ws.terminate();
         this.events.lost(from, `protocol error: ${why}`);
-      });
+      };
+      recv = new FrameReader(from, link, this.events, lost);
+      const r = recv;
+      readDirect(ws, sock, (m) => r.onMessage(m), lost);
       this.onLink?.();
     });
     ws.on('close', () => {

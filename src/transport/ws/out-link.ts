@@ -8,7 +8,8 @@ import { WebSocket } from 'ws';
 import { OrchidError } from '../../errors.js';
 import type { Header } from '../frame.js';
 import type { Link } from '../links.js';
-import { encodeFrame, FrameReader, INLINE_MAX } from './framing.js';
+import { encodeFrame, encodeInline, FrameReader, INLINE_MAX, SCRATCH_BYTES } from './framing.js';
+import { Deframer } from './deframe.js';
 import { accepted, respond } from './handshake.js';
 import type { WsMesh } from './mesh.js';
 
@@ -59,12 +60,36 @@ export function liftPayloadLimit(ws: WebSocket): void {
 }
 
 /**
+ * From now on read `ws`'s socket ourselves (deframe.ts) instead of through ws's receiver:
+ * binary messages go to `message`, control frames (close, ping) back to ws's receiver so its
+ * close handshake still works. Called once the peer proved the secret, in the handler of the
+ * handshake's last message; nothing of the peer's follows that message before our reply, so
+ * the receiver holds no bytes (if it does, or ws is not as expected, ws keeps reading and
+ * this returns false).
+ */
+export function readDirect(ws: WebSocket, sock: Socket, message: (data: Buffer) => void, fail: (why: string) => void): boolean {
+  const receiver = (ws as unknown as { _receiver?: { _bufferedBytes?: number; write(b: Buffer): boolean } })._receiver;
+  if (!receiver || receiver._bufferedBytes !== 0) return false;
+  const theirs = sock.listeners('data').find((f) => f.name === 'socketOnData') as ((b: Buffer) => void) | undefined;
+  if (!theirs) return false;
+  const d = new Deframer({ message, control: (frame) => receiver.write(frame), fail });
+  sock.removeListener('data', theirs);
+  sock.on('data', (chunk: Buffer) => d.push(chunk));
+  sock.once('close', () => d.stop());
+  return true;
+}
+
+/**
  * Writes our frames as WebSocket frames straight onto the connection's socket (framing.ts
  * makes the bytes): a small frame is one buffer and one write; a large payload is a second
  * frame written from the caller's memory. (ws's own sender would issue a writev of two
  * buffers per message; its receiver still parses everything that arrives.)
  */
 export class FrameWriter {
+  /** Where small frames are put together; reused while the socket takes each write whole at
+   *  once (the usual case), replaced when a write stays queued (it still refers to it). */
+  private scratch: Buffer | undefined;
+
   constructor(private readonly sock: Socket, private readonly masked: boolean) {}
 
   unref(): void {
@@ -72,16 +97,21 @@ export class FrameWriter {
   }
 
   write(h: Header, payload: Uint8Array | undefined, done?: (err?: Error) => void): void {
-    const f = encodeFrame(h, payload, this.masked);
     const sock = this.sock;
-    if (!f.payload) {
-      sock.write(f.head);
+    const plen = payload ? payload.byteLength : 0;
+    if (plen <= INLINE_MAX) {
+      const scratch = (this.scratch ??= Buffer.allocUnsafeSlow(SCRATCH_BYTES));
+      const n = encodeInline(scratch, h, payload, this.masked);
+      sock.write(scratch.subarray(0, n));
+      // Queued rather than written: the socket holds on to this memory.
+      if (sock.writableLength > 0) this.scratch = undefined;
       done?.();
       return;
     }
+    const f = encodeFrame(h, payload, this.masked);
     sock.cork();
     sock.write(f.head);
-    sock.write(f.payload, done ? (err) => done(err ?? undefined) : undefined);
+    sock.write(f.payload!, done ? (err) => done(err ?? undefined) : undefined);
     sock.uncork();
   }
 }
@@ -147,6 +177,8 @@ export class OutLink implements Link {
       }
       if (!accepted(mesh.opts.secret, nonce, data)) return this.fail(`rank ${peer} could not prove the job secret`);
       liftPayloadLimit(ws);
+      const sock = (ws as unknown as { _socket: Socket })._socket;
+      readDirect(ws, sock, (m) => recv.onMessage(m), (why) => this.fail(`protocol error from rank ${peer}: ${why}`));
       this.ready = true;
       this.settle();
       for (const [h, p, d] of this.queue) this.writer!.write(h, p, d);
