@@ -5,6 +5,8 @@ import { FIRST_WARMUP, SIZES, itersFor, warmupFor } from './pingpong-sizes.mjs';
 
 // PINGPONG_PROF=DIR: each rank writes a CPU profile of its timed loops to DIR (orchidrun passes
 // no node flags, and --cpu-prof is not allowed in NODE_OPTIONS).
+// PINGPONG_V8FLAGS="--trace-gc": V8 flags for the ranks (same reason).
+if (process.env.PINGPONG_V8FLAGS) (await import('node:v8')).setFlagsFromString(process.env.PINGPONG_V8FLAGS);
 const prof = process.env.PINGPONG_PROF ? await startProfile() : undefined;
 
 async function startProfile() {
