@@ -3,6 +3,22 @@
 import { init } from 'orchid-mpi';
 import { FIRST_WARMUP, SIZES, itersFor, warmupFor } from './pingpong-sizes.mjs';
 
+// PINGPONG_PROF=DIR: each rank writes a CPU profile of its timed loops to DIR (orchidrun passes
+// no node flags, and --cpu-prof is not allowed in NODE_OPTIONS).
+// PINGPONG_V8FLAGS="--trace-gc": V8 flags for the ranks (same reason).
+if (process.env.PINGPONG_V8FLAGS) (await import('node:v8')).setFlagsFromString(process.env.PINGPONG_V8FLAGS);
+const prof = process.env.PINGPONG_PROF ? await startProfile() : undefined;
+
+async function startProfile() {
+  const { Session } = await import('node:inspector/promises');
+  const s = new Session();
+  s.connect();
+  await s.post('Profiler.setSamplingInterval', { interval: 100 });
+  await s.post('Profiler.enable');
+  await s.post('Profiler.start');
+  return s;
+}
+
 const world = await init();
 if (world.size !== 2) throw new Error('pingpong needs exactly 2 ranks');
 const peer = 1 - world.rank;
@@ -29,5 +45,11 @@ for (const size of SIZES) {
     }
   }
   if (world.rank === 0) console.log(JSON.stringify({ size, iters, usRoundTrip: Number(process.hrtime.bigint() - t0) / 1e3 / iters }));
+}
+if (prof) {
+  const { writeFileSync, mkdirSync } = await import('node:fs');
+  const { profile } = await prof.post('Profiler.stop');
+  mkdirSync(process.env.PINGPONG_PROF, { recursive: true });
+  writeFileSync(`${process.env.PINGPONG_PROF}/rank${world.rank}.cpuprofile`, JSON.stringify(profile));
 }
 await world.finalize();

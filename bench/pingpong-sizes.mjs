@@ -1,5 +1,7 @@
 // Message sizes of the ping-pong benchmarks and how many round trips each gets.
-export const SIZES = [8, 64, 512, 4096, 32768, 262144, 1048576, 4194304];
+const ALL = [8, 64, 512, 4096, 32768, 262144, 1048576, 4194304];
+/** PINGPONG_SIZES=8,32768 keeps only those (for profiling one size). */
+export const SIZES = process.env.PINGPONG_SIZES ? process.env.PINGPONG_SIZES.split(',').map(Number) : ALL;
 export function itersFor(size) {
   const scale = Number(process.env.PINGPONG_SCALE ?? 1);
   const base = size <= 4096 ? 2000 : size <= 262144 ? 300 : 40;

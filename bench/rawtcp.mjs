@@ -1,8 +1,14 @@
-// The reference: a raw TCP ping-pong between two Node processes on loopback (no framing
-// beyond counting bytes). `node bench/rawtcp.mjs` prints the same JSON lines as the
+// The reference: a raw socket ping-pong between two Node processes, over TCP on loopback or
+// over a Unix socket (`--unix`), with no framing beyond counting bytes: the receiver reads
+// every byte of a message (its 'data' chunks) before it answers, the sender writes the same
+// Buffer each time. Same sizes, iteration counts and warm-up as the orchid ranks
+// (pingpong-sizes.mjs). `node bench/rawtcp.mjs [--unix]` prints the same JSON lines as the
 // orchid ranks: { size, iters, usRoundTrip }.
 import { fork } from 'node:child_process';
+import { unlinkSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { FIRST_WARMUP, SIZES, itersFor, warmupFor } from './pingpong-sizes.mjs';
 
 /** Resolves after `n` more bytes arrived on `sock`. */
@@ -31,7 +37,8 @@ function reader(sock) {
 
 if (process.argv[2] === 'echo') {
   // the peer: reads each message whole, then sends one of the same size back
-  const sock = createConnection(Number(process.argv[3]), '127.0.0.1');
+  const where = process.argv[3];
+  const sock = /^\d+$/.test(where) ? createConnection(Number(where), '127.0.0.1') : createConnection(where);
   sock.setNoDelay(true);
   const read = reader(sock);
   for (let i = 0; i < FIRST_WARMUP; i++) {
@@ -48,10 +55,13 @@ if (process.argv[2] === 'echo') {
   }
   sock.end();
 } else {
+  const unix = process.argv.includes('--unix');
+  const path = join(tmpdir(), `orchid-rawbench-${process.pid}.sock`);
   const server = createServer();
-  server.listen(0, '127.0.0.1');
+  if (unix) server.listen(path);
+  else server.listen(0, '127.0.0.1');
   await new Promise((r) => server.once('listening', r));
-  const child = fork(new URL(import.meta.url).pathname, ['echo', String(server.address().port)]);
+  const child = fork(new URL(import.meta.url).pathname, ['echo', unix ? path : String(server.address().port)]);
   const [sock] = await new Promise((r) => server.once('connection', (s) => r([s])));
   sock.setNoDelay(true);
   const read = reader(sock);
@@ -74,4 +84,11 @@ if (process.argv[2] === 'echo') {
   sock.end();
   server.close();
   await new Promise((r) => child.once('exit', r));
+  if (unix) {
+    try {
+      unlinkSync(path);
+    } catch {
+      /* the server's close removed it */
+    }
+  }
 }

@@ -33,16 +33,21 @@ export interface Header {
 }
 
 export function writeHeader(buf: Buffer, h: Header): void {
-  buf[0] = h.kind;
-  buf[1] = h.flags;
-  buf[2] = h.elem;
-  buf[3] = 0;
-  buf.writeUInt32LE(h.ctx >>> 0, 4);
-  buf.writeInt32LE(h.src, 8);
-  buf.writeInt32LE(h.tag, 12);
-  buf.writeUInt32LE(h.id >>> 0, 16);
-  buf.writeUInt32LE((h.sig ?? 0) >>> 0, 20);
-  buf.writeDoubleLE(h.length, 24);
+  writeHeaderAt(buf, 0, h);
+}
+
+/** The header at `buf[o]`, without making a view for it. */
+export function writeHeaderAt(buf: Buffer, o: number, h: Header): void {
+  buf[o] = h.kind;
+  buf[o + 1] = h.flags;
+  buf[o + 2] = h.elem;
+  buf[o + 3] = 0;
+  buf.writeUInt32LE(h.ctx >>> 0, o + 4);
+  buf.writeInt32LE(h.src, o + 8);
+  buf.writeInt32LE(h.tag, o + 12);
+  buf.writeUInt32LE(h.id >>> 0, o + 16);
+  buf.writeUInt32LE((h.sig ?? 0) >>> 0, o + 20);
+  buf.writeDoubleLE(h.length, o + 24);
 }
 
 export function readHeader(buf: Buffer): Header {

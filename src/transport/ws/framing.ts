@@ -3,7 +3,7 @@
 // holding both or, for a large payload, a header frame flagged SEPARATE followed by the payload
 // as a frame of its own. Incoming (after the ws library has undone the WebSocket framing): the
 // messages of one authenticated socket, checked and joined back into frames.
-import { FrameType, HEADER_BYTES, readHeader, writeHeader, type Header } from '../frame.js';
+import { FrameType, HEADER_BYTES, readHeader, writeHeader, writeHeaderAt, type Header } from '../frame.js';
 import { COPY_MAX, type Link, type LinkEvents } from '../links.js';
 
 /** Payloads up to this size are copied into one message with their header; larger ones go
@@ -39,6 +39,20 @@ export function writeWsHeader(buf: Buffer, off: number, len: number, masked: boo
     n += 4;
   }
   return n;
+}
+
+/** Room for the largest inline frame: WebSocket header (masked), our header, INLINE_MAX. */
+export const SCRATCH_BYTES = 14 + HEADER_BYTES + INLINE_MAX;
+
+/** A frame whose payload is at most INLINE_MAX, written into `buf` (of SCRATCH_BYTES at least)
+ *  from offset 0: the WebSocket header, ours, the payload. Returns its length. */
+export function encodeInline(buf: Buffer, h: Header, payload: Uint8Array | undefined, masked: boolean): number {
+  const plen = payload ? payload.byteLength : 0;
+  const len = HEADER_BYTES + plen;
+  const ws = writeWsHeader(buf, 0, len, masked);
+  writeHeaderAt(buf, ws, h);
+  if (payload) buf.set(payload, ws + HEADER_BYTES);
+  return ws + len;
 }
 
 /**
