@@ -18,17 +18,25 @@ const iterFor = (size) => Math.max(3, Math.round((size <= 4096 ? 1000 : size <= 
 const now = () => Number(process.hrtime.bigint()) / 1e3; // µs
 const out = (o) => w.rank === 0 && console.log(JSON.stringify({ impl: 'orchid-mpi', ranks: w.size, ...o }));
 
-// JIT warm-up before any timing (C needs none): the first measured size would otherwise pay it
-for (let i = 0; i < 3000; i++) {
+// JIT warm-up before any timing (C needs none): V8 tiers the hot paths up over the first few
+// thousand calls (the first thousand allreduces of a fresh process take 15-60 µs each, the
+// optimised ones 3-7 µs; the 8 B ping-pong is steady after a few hundred), and on a machine
+// whose cores the ranks fill, its compiler threads compete with them. --warmup N (default
+// 30000) rounds of a ping-pong of 8 B (recv and recvInto) and both small allreduces.
+const warmups = Number(arg('--warmup', '30000'));
+const tiny = new Uint8Array(8);
+const tinyInto = new Uint8Array(8);
+const one = new Float64Array(1);
+for (let i = 0; i < warmups; i++) {
   if (w.rank === 0) {
-    await w.send(new Uint8Array(8), 1, 2);
-    await w.recv(1, 2);
+    await w.send(tiny, 1, 2);
+    await (i & 1 ? w.recvInto(tinyInto, 1, 2) : w.recv(1, 2));
   } else if (w.rank === 1) {
-    await w.recv(0, 2);
-    await w.send(new Uint8Array(8), 0, 2);
+    await (i & 1 ? w.recvInto(tinyInto, 0, 2) : w.recv(0, 2));
+    await w.send(tiny, 0, 2);
   }
-  if (i % 3 === 0) await w.allreduce(new Float64Array(1), 'sum');
-  else if (i % 3 === 1) await w.allreduce(1, 'sum');
+  await w.allreduce(one, 'sum');
+  await w.allreduce(1, 'sum');
 }
 
 // ping-pong with recv() (a fresh exact-size array per message, the everyday API) and with

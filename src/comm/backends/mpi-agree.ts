@@ -12,6 +12,7 @@ import { errorFromName, errorNameOf, errorNumber, OrchidError } from '../../erro
 import { SMALL_REDUCE, SR, SR_RANKS as R } from '../../codec/abi.js';
 import { mismatch } from '../collectives/signature.js';
 import type { MpiColl } from './mpi-coll.js';
+import type { TypedArray } from '../../codec/index.js';
 
 /** ORCHID_CHECK=0: no signature check (each rank trusts that the others made the same call). */
 export { CHECK } from '../collectives/signature.js';
@@ -46,7 +47,7 @@ export interface Operand {
   /** op code (codec/abi.ts OP) */
   op: number;
   /** the elements themselves, at most BLOCK_DATA bytes: reduced in the same call */
-  data?: Uint8Array;
+  data?: TypedArray;
   /** a number, as one double (elem Float64Array, len 1): reduced in the same call */
   value?: number;
 }
@@ -84,11 +85,11 @@ let spare: Blocks | undefined;
  * Agree on the call: throws on every rank when any rank's check failed (that rank's error
  * there, one naming it elsewhere), when the signatures differ (ERR_COLLECTIVE naming two of
  * the calls), or when the operands' lengths, kinds or ops differ (ERR_COUNT). With
- * `operand.data`, resolves to the reduced elements (a copy, `data.byteLength` bytes); with
+ * `operand.data`, resolves to the reduced elements (a new typed array of its kind); with
  * `operand.value`, to the reduced number.
  * `sig` 0 on every rank (ORCHID_CHECK=0) compares operands only.
  */
-export async function agree(c: MpiColl, call: string, sig: number, err: unknown, operand?: Operand, seq?: number): Promise<Uint8Array | number | undefined> {
+export async function agree(c: MpiColl, call: string, sig: number, err: unknown, operand?: Operand, seq?: number): Promise<TypedArray | number | undefined> {
   const me = c.rank;
   const bufs = spare ?? blocks();
   spare = undefined;
@@ -107,7 +108,10 @@ export async function agree(c: MpiColl, call: string, sig: number, err: unknown,
     w[SR.op] = op;
     w[SR.negOp] = -op;
     const data = err === undefined ? operand?.data : undefined;
-    if (data) bufs.send.set(data, HDR);
+    // element by element through a view of the block: reading a small typed array's
+    // .buffer would make V8 move it off its heap (more than the whole reduction costs)
+    const Ctor = data && (data.constructor as new (b: ArrayBufferLike, o: number, n: number) => TypedArray);
+    if (data) (new Ctor!(bufs.send.buffer, HDR, data.length) as { set(a: ArrayLike<number | bigint>): void }).set(data as ArrayLike<number>);
     else if (operand?.value !== undefined) bufs.sendValue[0] = operand.value;
     await c.coll('smallAllreduce', bufs.send, bufs.recv);
     if (err !== undefined) throw err;
@@ -125,7 +129,10 @@ export async function agree(c: MpiColl, call: string, sig: number, err: unknown,
     const differ = g[SR.kind] !== -g[SR.negKind]! ? 'element type' : g[SR.op] !== -g[SR.negOp]! ? 'op' : g[SR.len] !== -g[SR.negLen]! ? `length (${-g[SR.negLen]!} … ${g[SR.len]} elements)` : undefined;
     if (differ) throw new OrchidError('ERR_COUNT', `${call}: the typed arrays differ in ${differ} across ranks (rank ${me} has ${len})`);
     if (operand?.value !== undefined) return bufs.gotValue[0];
-    return data && bufs.recv.slice(HDR, HDR + data.byteLength);
+    if (!data) return undefined;
+    const out = new (data.constructor as new (n: number) => TypedArray)(data.length);
+    (out as { set(a: ArrayLike<number | bigint>): void }).set(new Ctor!(bufs.recv.buffer, HDR, data.length) as ArrayLike<number>);
+    return out;
   } finally {
     spare = bufs;
   }
