@@ -65,7 +65,7 @@ MPI_Comm OrchidMpi::commOf(Napi::Env env, const Napi::Value& v) {
   return session.comms[h];
 }
 
-// init(complete, status, spinUs?, pollUs?) -> {rank, size, tagUb, thread, processor, library}
+// init(complete, status, spinUs?, pollUs?, idleSpinUs?) -> {rank, size, tagUb, thread, processor, library}
 // status: an Int32Array(4) the fast path of recv writes [source, tag, elem, bytes] into
 Napi::Value OrchidMpi::Initialize(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();

@@ -60,7 +60,12 @@ interface Blocks {
   got: Float64Array;
   sendValue: Float64Array;
   gotValue: Float64Array;
+  /** views of the data part of both blocks, by element constructor, made once */
+  views: Map<unknown, [Elems, Elems]>;
 }
+
+/** A typed array's elements, as agree() copies them (numbers or bigints). */
+type Elems = { [i: number]: number | bigint; readonly length: number };
 
 function blocks(): Blocks {
   const send = new Uint8Array(BLOCK);
@@ -72,6 +77,7 @@ function blocks(): Blocks {
     got: new Float64Array(recv.buffer, 0, FIELDS),
     sendValue: new Float64Array(send.buffer, HDR, 1),
     gotValue: new Float64Array(recv.buffer, HDR, 1),
+    views: new Map(),
   };
 }
 
@@ -110,9 +116,18 @@ export async function agree(c: MpiColl, call: string, sig: number, err: unknown,
     const data = err === undefined ? operand?.data : undefined;
     // element by element through a view of the block: reading a small typed array's
     // .buffer would make V8 move it off its heap (more than the whole reduction costs)
-    const Ctor = data && (data.constructor as new (b: ArrayBufferLike, o: number, n: number) => TypedArray);
-    if (data) (new Ctor!(bufs.send.buffer, HDR, data.length) as { set(a: ArrayLike<number | bigint>): void }).set(data as ArrayLike<number>);
-    else if (operand?.value !== undefined) bufs.sendValue[0] = operand.value;
+    let views: [Elems, Elems] | undefined;
+    if (data) {
+      const C = data.constructor as new (b: ArrayBufferLike, o: number, n: number) => TypedArray;
+      views = bufs.views.get(C);
+      if (!views) {
+        const n = SMALL_REDUCE.dataBytes / (C as unknown as { BYTES_PER_ELEMENT: number }).BYTES_PER_ELEMENT;
+        views = [new C(bufs.send.buffer, HDR, n) as unknown as Elems, new C(bufs.recv.buffer, HDR, n) as unknown as Elems];
+        bufs.views.set(C, views);
+      }
+      const d = data as unknown as Elems;
+      for (let i = 0; i < d.length; i++) views[0][i] = d[i]!;
+    } else if (operand?.value !== undefined) bufs.sendValue[0] = operand.value;
     await c.coll('smallAllreduce', bufs.send, bufs.recv);
     if (err !== undefined) throw err;
     const g = bufs.got;
@@ -131,7 +146,8 @@ export async function agree(c: MpiColl, call: string, sig: number, err: unknown,
     if (operand?.value !== undefined) return bufs.gotValue[0];
     if (!data) return undefined;
     const out = new (data.constructor as new (n: number) => TypedArray)(data.length);
-    (out as { set(a: ArrayLike<number | bigint>): void }).set(new Ctor!(bufs.recv.buffer, HDR, data.length) as ArrayLike<number>);
+    const o = out as unknown as Elems;
+    for (let i = 0; i < o.length; i++) o[i] = views![1][i]!;
     return out;
   } finally {
     spare = bufs;

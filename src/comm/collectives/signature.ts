@@ -42,10 +42,10 @@ export function operandClass(value: unknown): number {
 }
 
 /** The op's code in a signature: builtin ops by their code, custom functions and invalid ops apart. */
+const OP_CODES = new Map<string, number>([['custom', OP_CUSTOM], ...REDUCE_OPS.map((o, i): [string, number] => [o.name, i + 1])]);
+
 export function opCode(name: string): number {
-  if (name === 'custom') return OP_CUSTOM;
-  const i = REDUCE_OPS.findIndex((o) => o.name === name);
-  return i < 0 ? OP_INVALID : i + 1;
+  return OP_CODES.get(name) ?? OP_INVALID;
 }
 
 export function signature(kind: CollKind, root = 0, op = 0, operand = 0): number {
