@@ -32,12 +32,8 @@ export interface Header {
   sig?: number;
 }
 
-export function writeHeader(buf: Buffer, h: Header): void {
-  writeHeaderAt(buf, 0, h);
-}
-
-/** The header at `buf[o]`, without making a view for it. */
-export function writeHeaderAt(buf: Buffer, o: number, h: Header): void {
+/** The header at `buf[o]` (an offset rather than a subarray: no view made per frame). */
+export function writeHeader(buf: Buffer, h: Header, o = 0): void {
   buf[o] = h.kind;
   buf[o + 1] = h.flags;
   buf[o + 2] = h.elem;

@@ -66,8 +66,8 @@ async function typedReduce(c: MpiColl, kind: ReduceCall, v: TypedArray, elem: nu
   // a Buffer goes as the Uint8Array it is (mpiReduction turns the result back into a Buffer)
   const data = small ? (elemCode(v) === ELEM_BUFFER ? new Uint8Array(v.buffer, v.byteOffset, v.byteLength) : v) : undefined;
   const got = (await agree(c, kind, sig, tryCheck(check), { len, elem, op, data }, seq)) as TypedArray | undefined;
-  const C = elemCtor(elem);
   if (got) return got;
+  const C = elemCtor(elem);
   const gets = kind !== 'reduce' || c.rank === root;
   // a large result goes into recycled memory from the addon's pool (MPI writes all of it):
   // a fresh 8 MB array costs ~2000 page faults while MPI fills it (8 MB allreduce 4.6-5.8 ms

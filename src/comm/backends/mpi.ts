@@ -43,11 +43,14 @@ function packetOf(elem: number, ab: ArrayBuffer): Packet {
   return { elem, bytes: u8(ab) };
 }
 
-/** A receive's completion from the addon's progress thread: [src, tag, elem, ArrayBuffer | bytes written]. */
-function rawMessage(m: [number, number, number, ArrayBuffer | number]): RawMessage {
-  if (typeof m[3] === 'number') return { source: m[0], tag: m[1], packet: { elem: m[2], bytes: EMPTY }, written: m[3] };
-  return { source: m[0], tag: m[1], packet: packetOf(m[2], m[3]) };
+/** A received message: its payload, or the bytes written into recvInto's memory. */
+function rawOf(source: number, tag: number, elem: number, payload: ArrayBuffer | number): RawMessage {
+  if (typeof payload === 'number') return { source, tag, packet: { elem, bytes: EMPTY }, written: payload };
+  return { source, tag, packet: packetOf(elem, payload) };
 }
+
+/** A receive's completion from the addon's progress thread: [src, tag, elem, ArrayBuffer | bytes written]. */
+const rawMessage = (m: [number, number, number, ArrayBuffer | number]): RawMessage => rawOf(m[0], m[1], m[2], m[3]);
 
 export class MpiBackend implements CommBackend, MpiColl {
   readonly rank: number;
@@ -112,9 +115,7 @@ export class MpiBackend implements CommBackend, MpiColl {
     const r = this.a.recv(this.handle, source, tag, false, target, target && elemCode(into));
     if (typeof r === 'number') return this.proc.wait<[number, number, number, ArrayBuffer | number]>(r, target).then(rawMessage);
     const st = this.proc.status;
-    const m: RawMessage = r === null
-      ? { source: st[0]!, tag: st[1]!, packet: { elem: st[2]!, bytes: EMPTY }, written: st[3]! }
-      : { source: st[0]!, tag: st[1]!, packet: packetOf(st[2]!, r) };
+    const m = rawOf(st[0]!, st[1]!, st[2]!, r ?? st[3]!);
     // A large message received at once resolves through the event loop: node frees dropped
     // external buffers (the addon's finalizers) only there, and a loop of receives that never
     // leaves the microtask queue piled them up (1.2 GB for 600 x 4 MiB under Open MPI).

@@ -3,7 +3,7 @@
 // holding both or, for a large payload, a header frame flagged SEPARATE followed by the payload
 // as a frame of its own. Incoming (after the ws library has undone the WebSocket framing): the
 // messages of one authenticated socket, checked and joined back into frames.
-import { FrameType, HEADER_BYTES, readHeader, writeHeader, writeHeaderAt, type Header } from '../frame.js';
+import { FrameType, HEADER_BYTES, readHeader, writeHeader, type Header } from '../frame.js';
 import { COPY_MAX, type Link, type LinkEvents } from '../links.js';
 
 /** Payloads up to this size are copied into one message with their header; larger ones go
@@ -50,7 +50,7 @@ export function encodeInline(buf: Buffer, h: Header, payload: Uint8Array | undef
   const plen = payload ? payload.byteLength : 0;
   const len = HEADER_BYTES + plen;
   const ws = writeWsHeader(buf, 0, len, masked);
-  writeHeaderAt(buf, ws, h);
+  writeHeader(buf, h, ws);
   if (payload) buf.set(payload, ws + HEADER_BYTES);
   return ws + len;
 }
@@ -65,18 +65,15 @@ export function encodeFrame(h: Header, payload: Uint8Array | undefined, masked: 
   const plen = payload ? payload.byteLength : 0;
   if (plen <= INLINE_MAX) {
     const len = HEADER_BYTES + plen;
-    const ws = wsHeaderBytes(len, masked);
-    const head = Buffer.allocUnsafe(ws + len);
-    writeWsHeader(head, 0, len, masked);
-    writeHeader(head.subarray(ws), h);
-    if (payload) head.set(payload, ws + HEADER_BYTES);
+    const head = Buffer.allocUnsafe(wsHeaderBytes(len, masked) + len);
+    encodeInline(head, h, payload, masked);
     return { head };
   }
   const ws1 = wsHeaderBytes(HEADER_BYTES, masked);
   const ws2 = wsHeaderBytes(plen, masked);
   const head = Buffer.allocUnsafe(ws1 + HEADER_BYTES + ws2);
   writeWsHeader(head, 0, HEADER_BYTES, masked);
-  writeHeader(head.subarray(ws1), { ...h, flags: h.flags | SEPARATE });
+  writeHeader(head, { ...h, flags: h.flags | SEPARATE }, ws1);
   writeWsHeader(head, ws1 + HEADER_BYTES, plen, masked);
   return { head, payload };
 }
