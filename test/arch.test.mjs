@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -159,4 +159,24 @@ test('an addon built for another architecture is refused by name, before the dyn
   assert.equal(got.loaded, false);
   const names = { x64: 'x86-64', arm64: 'aarch64' };
   assert.match(got.error, new RegExp(`addon at ${fake.replace(/[/.]/g, '\\$&')} cannot load here: it is built for ${names[other]}, but this node runs on ${process.arch} \\(${names[process.arch]}\\).*npm rebuild orchid-mpi`));
+});
+
+test('npm install with a C++ compiler for another architecture skips the addon, says why, and leaves the reason for doctor', () => {
+  const cross = process.arch === 'arm64' ? 'g++' : 'aarch64-linux-gnu-g++';
+  const probe = spawnSync(cross, ['-dumpmachine'], { encoding: 'utf8' });
+  if (probe.status !== 0) {
+    assert.ok(!process.env.CI, `${cross} is installed in CI by .ci/run`);
+    return;
+  }
+  // a copy of the install script: its package root is the copy's, so nothing here is rebuilt
+  const dir = mkdtempSync(join(tmpdir(), 'orchid-install-'));
+  mkdirSync(join(dir, 'native'));
+  for (const f of ['install.mjs', 'mpi-flags.mjs']) copyFileSync(new URL(`../native/${f}`, import.meta.url), join(dir, 'native', f));
+  const r = spawnSync(process.execPath, [join(dir, 'native/install.mjs')], { env: { ...process.env, CXX: cross }, encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  const lines = r.stdout.trim().split('\n');
+  assert.equal(lines.length, 1, r.stdout);
+  if (/no MPI found/.test(lines[0])) return; // MPI is looked for first; CI has it
+  assert.match(lines[0], new RegExp(`native MPI transport skipped \\(the C\\+\\+ compiler \`${cross.replace(/\+/g, '\\+')}\` builds for ${probe.stdout.trim()}, not for this node's ${process.arch}: the addon would not load\\).*pacman -S base-devel python`));
+  assert.match(readFileSync(join(dir, 'build/native-skipped.txt'), 'utf8'), /builds for .*npm rebuild orchid-mpi/);
 });
