@@ -165,7 +165,7 @@ test('a WebSocket client without x-orchid-job, or with another job, is refused w
 
 const badAnswers = {
   'random bytes': () => randomBytes(64),
-  'a well-sized RESPONSE with a random proof': () => Buffer.concat([Buffer.from([0xa2]), Buffer.from([1, 0, 0, 0]), randomBytes(16 + 32)]),
+  'a well-sized RESPONSE with a random proof': () => Buffer.concat([Buffer.from([0xa2]), Buffer.from([1, 0, 0, 0]), randomBytes(16 + 32), Buffer.from([1])]),
   'a proof made with a wrong secret': (msg) => respond(randomBytes(32), msg, 1).reply,
   'a replayed proof (right secret, another nonce)': () => respond(secret, challenge(randomBytes(16)), 1).reply,
   'a right proof for a rank outside the job': (msg) => respond(secret, msg, 7).reply,
@@ -226,7 +226,7 @@ test('a client that never answers is closed after the auth deadline', async (t) 
 
 // The mesh's maxPayload is large for real traffic, and ws buffers a message whole, so until a
 // peer has proved the secret its socket may deliver only a few hundred bytes (the handshake
-// answer is 53): a client with the job id (visible in the Unix socket names under /tmp) must
+// answer is 54): a client with the job id (visible in the Unix socket names under /tmp) must
 // not make a rank hold hundreds of MB before the auth deadline.
 test('an unauthenticated client cannot make a rank buffer a huge message', async (t) => {
   const [host, port] = addr0.tcp.split(':');
@@ -301,7 +301,7 @@ test('a listener that cannot prove the secret gets no frame from a connecting ra
     got.push({ job: req.headers['x-orchid-job'] });
     ws.on('message', (data) => {
       got.push(Buffer.from(data));
-      if (got.length === 2) ws.send(Buffer.concat([Buffer.from([ACCEPT]), randomBytes(32)]));
+      if (got.length === 2) ws.send(Buffer.concat([Buffer.from([ACCEPT]), randomBytes(32), Buffer.from([1])]));
     });
     ws.send(challenge(randomBytes(16)));
   });

@@ -49,7 +49,7 @@ r.orchidMpiexec = process.env.ORCHID_MPIEXEC ?? null;
     const m = await import(url.pathToFileURL(path.join(root, 'dist/transport/mpi/addon.js')).href);
     if (m.nativeStatus) {
       const st = m.nativeStatus();
-      r.addon = st.available ? 'loaded' : 'no: ' + firstLine(st.reason || 'not built', 160);
+      r.addon = st.available ? 'loaded' : 'no: ' + firstLine(st.reason || 'not built', 500);
       r.flavor = st.flavor;
       r.library = st.library;
     } else {

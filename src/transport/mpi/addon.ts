@@ -3,11 +3,12 @@
 // whose table of element kinds, op codes and block layout (its abi() export) differs from
 // codec/abi.ts does not load either: the reason names both views.
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { abiView, type AbiView } from '../../codec/abi.js';
 import { PACKAGE_ROOT } from '../../package-root.js';
+import { archMismatch } from './elf.js';
 
 /** A buffer MPI reads or writes: a typed array or an ArrayBuffer. */
 type Buf = ArrayBufferView | ArrayBuffer;
@@ -91,7 +92,12 @@ export function loadAddon(): { addon?: Addon; error?: string; path?: string } {
   if (cached) return cached;
   const path = addonCandidates().find((p) => existsSync(p));
   if (!path) {
-    cached = { error: 'the native addon is not built (no MPI was found at install time; install MPICH, e.g. `apt-get install mpich libmpich-dev` or `pacman -S mpich`, then run `npm rebuild orchid-mpi`)' };
+    cached = { error: notBuilt() };
+    return cached;
+  }
+  const foreign = archMismatch(path);
+  if (foreign) {
+    cached = { error: `the native MPI addon at ${path} cannot load here: ${foreign} (built on another machine, or by a cross compiler); rebuild it on this host: npm rebuild orchid-mpi`, path };
     return cached;
   }
   ucxWithoutMemoryHooks();
@@ -106,6 +112,25 @@ export function loadAddon(): { addon?: Addon; error?: string; path?: string } {
     cached = { error: `the native MPI addon at ${path} does not load: ${(e as Error).message}` };
   }
   return cached;
+}
+
+/** Where native/install.mjs leaves the reason it skipped the build, for notBuilt(). */
+export const SKIPPED_NOTE = 'build/native-skipped.txt';
+
+/**
+ * Why there is no addon: the reason npm install gave when it skipped the build (no MPI, no C++
+ * compiler, a compiler for another architecture, a failed build), else that no MPI was found.
+ */
+function notBuilt(): string {
+  if (!process.env.ORCHID_MPI_ADDON) {
+    try {
+      const why = readFileSync(join(PACKAGE_ROOT, SKIPPED_NOTE), 'utf8').trim();
+      if (why) return `the native addon is not built (npm install skipped it: ${why})`;
+    } catch {
+      /* no note: an install from before the note, or build/ removed */
+    }
+  }
+  return 'the native addon is not built (no MPI was found at install time; install MPICH, e.g. `apt-get install mpich libmpich-dev` or `pacman -S mpich`, then run `npm rebuild orchid-mpi`)';
 }
 
 /**

@@ -11,11 +11,11 @@ import { join } from 'node:path';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer } from 'ws';
-import type { OrchidError } from '../../errors.js';
+import { OrchidError } from '../../errors.js';
 import type { Header } from '../frame.js';
 import type { Link, LinkEvents, Links } from '../links.js';
 import { FrameReader } from './framing.js';
-import { challenge, newNonce, verify } from './handshake.js';
+import { challenge, HOST_ORDER, newNonce, orderName, verify } from './handshake.js';
 import { closeSocket, CONNECT_TIMEOUT_MS, FrameWriter, JOB_HEADER, liftPayloadLimit, OutLink, readDirect, wsOptions } from './out-link.js';
 
 export { CONNECT_RETRY_FIRST_MS, CONNECT_RETRY_MAX_MS, CONNECT_TIMEOUT_MS } from './out-link.js';
@@ -190,15 +190,27 @@ export class WsMesh implements Links {
     const nonce = newNonce();
     let from = -1;
     let recv: FrameReader | undefined;
+    let mismatched = false;
     ws.on('error', () => ws.terminate());
     ws.on('message', (data: Buffer, isBinary: boolean) => {
       if (recv) return recv.onMessage(data);
+      if (mismatched) return;
       const ok = isBinary ? verify(this.opts.secret, nonce, data, this.opts.size) : undefined;
       if (!ok) {
         ws.terminate(); // nothing reaches the program from an unproven socket
         return;
       }
       this.proven(sock);
+      if (ok.order !== HOST_ORDER) {
+        // the peer learns ours from the accept and reports it too; nothing of it is read
+        mismatched = true;
+        ws.send(ok.accept);
+        ws.close();
+        const err = this.orderError(ok.rank, ok.order);
+        if (this.opts.fatal) this.opts.fatal(err);
+        else this.events.lost(ok.rank, err.message);
+        return;
+      }
       liftPayloadLimit(ws);
       from = ok.rank;
       ws.send(ok.accept);
@@ -232,6 +244,20 @@ export class WsMesh implements Links {
     if (!p) throw new Error(`no address for rank ${peer}`);
     if (p.unix && p.host === this.opts.host && this.opts.unix && existsSync(p.unix)) return `ws+unix://${p.unix}:/`;
     return `ws://${p.tcp}/`;
+  }
+
+  /**
+   * `peer` stated byte order `theirs` in the handshake, not ours: typed arrays would arrive
+   * byte-swapped, so the job cannot go on: the error that says so, naming both ranks and hosts.
+   */
+  orderError(peer: number, theirs: number): OrchidError {
+    const { rank, host } = this.opts;
+    return new OrchidError(
+      'ERR_TRANSPORT',
+      `connect: rank ${rank} on ${host} is ${orderName(HOST_ORDER)} (${process.arch}), but ${this.describe(peer)} is ${orderName(theirs)}: ` +
+        `the ws transport carries typed arrays as the sender's raw bytes, so every host of a job must have the same byte order ` +
+        `(x64 and arm64 are both little-endian); run the job on hosts of one byte order`,
+    );
   }
 
   describe(peer: number): string {

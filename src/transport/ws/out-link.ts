@@ -10,7 +10,7 @@ import type { Header } from '../frame.js';
 import type { Link } from '../links.js';
 import { encodeFrame, encodeInline, FrameReader, INLINE_MAX, SCRATCH_BYTES } from './framing.js';
 import { Deframer } from './deframe.js';
-import { accepted, respond } from './handshake.js';
+import { accepted, HOST_ORDER, respond } from './handshake.js';
 import type { WsMesh } from './mesh.js';
 
 /** A connect that fails for a passing reason is retried after this, doubling up to
@@ -175,7 +175,9 @@ export class OutLink implements Link {
         ws.send(r.reply);
         return;
       }
-      if (!accepted(mesh.opts.secret, nonce, data)) return this.fail(`rank ${peer} could not prove the job secret`);
+      const order = accepted(mesh.opts.secret, nonce, data);
+      if (order === undefined) return this.fail(`rank ${peer} could not prove the job secret`);
+      if (order !== HOST_ORDER) return this.abandon(mesh.orderError(peer, order));
       liftPayloadLimit(ws);
       const sock = (ws as unknown as { _socket: Socket })._socket;
       readDirect(ws, sock, (m) => recv.onMessage(m), (why) => this.fail(`protocol error from rank ${peer}: ${why}`));
@@ -239,12 +241,19 @@ export class OutLink implements Link {
       mesh.forget(this.peer, this);
       return;
     }
-    const err = new OrchidError('ERR_TRANSPORT', `send: ${msg}; ${n} message${n === 1 ? '' : 's'} not delivered`);
+    this.abandon(new OrchidError('ERR_TRANSPORT', `send: ${msg}; ${n} message${n === 1 ? '' : 's'} not delivered`));
+  }
+
+  /** The job cannot go on over this link (`err`): its queued sends fail with it, then WsMesh.fatal (else the peer is lost). */
+  private abandon(err: OrchidError): void {
+    const mesh = this.mesh;
     if (mesh.opts.fatal) {
       this.dead = err.message;
+      if (this.retry) clearTimeout(this.retry);
       const q = this.queue;
       this.queue = [];
       for (const [, , d] of q) d?.(err);
+      this.ws?.terminate();
       this.settle();
       mesh.forget(this.peer, this);
       mesh.opts.fatal(err);
