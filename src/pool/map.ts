@@ -112,7 +112,7 @@ export async function* mapResults<R>(s: Scheduler, items: Iterable<unknown> | As
           yield completed.shift()!;
         }
       }
-      if (failure) throw failure.error;
+      if (failure) throw (failure as { error: unknown }).error;
       if (sourceDone && yielded === taken) return;
       await new Promise<void>((r) => (wake = r));
     }
