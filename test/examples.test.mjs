@@ -85,3 +85,15 @@ test('npx orchidrun -n 4 examples/pi.ts (from the repo, offline)', async (t) => 
   ok(r);
   assert.ok(Math.abs(piOf(r.stdout) - Math.PI) < 1e-6);
 });
+
+test('primes-pool: the task pool counts the primes below 1e6 with 4 ranks, with 1, and without the launcher', async () => {
+  for (const r of [
+    await run(['-n', '4', 'examples/primes-pool.ts', '1e6', '20000']),
+    await run(['-n', '1', 'examples/primes-pool.ts', '1e6', '20000']),
+    await exec(process.execPath, ['--import', 'tsx', 'examples/primes-pool.ts', '1e6', '20000']),
+  ]) {
+    ok(r);
+    assert.match(r.stdout, /^primes below 1000000: 78498$/m);
+    assert.match(r.stdout, /^50 blocks on [13] workers? in [\d.]+ ms; blocks per host: \S+ 50$/m);
+  }
+});

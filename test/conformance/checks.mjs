@@ -10,6 +10,7 @@ import { collectives } from './checks/collectives.mjs';
 import { communicators } from './checks/communicators.mjs';
 import { errors } from './checks/errors.mjs';
 import { p2p } from './checks/p2p.mjs';
+import { pool } from './checks/pool.mjs';
 
 /** The collectives on a communicator made once per world by `make` (a collective call itself). */
 function on(label, make, { skipAlone = false } = {}) {
@@ -36,4 +37,5 @@ export const checks = [
   ...on('on a split() half', (w) => w.split(w.rank % 2, -w.rank), { skipAlone: true }),
   ...errors,
   ...agreement,
+  ...pool,
 ];

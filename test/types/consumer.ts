@@ -3,6 +3,7 @@
 // must bring Node's. Lines under `@ts-expect-error` must be type errors; the rest must compile.
 import { init, waitAny, type Comm, type Message, type Request } from 'orchid-mpi';
 import { launch, type LaunchOptions } from 'orchid-mpi/launcher';
+import { Pool, TaskError, type MapResult } from 'orchid-mpi/pool';
 
 export async function main(): Promise<void> {
   const w: Comm = await init();
@@ -40,5 +41,20 @@ export async function main(): Promise<void> {
   await w.send(b, 0);
   const opts: LaunchOptions = { np: 2, script: 'x.js' };
   void launch;
+
+  // the task pool: typed items and values
+  const pool = await Pool.start<number, string>(w, { module: new URL('./t.js', import.meta.url), export: 'f' });
+  if (pool) {
+    for await (const r of pool.map([1, 2], { chunk: 2, ordered: false })) {
+      const res: MapResult<string> = r;
+      if (r.error) void (r.error instanceof TaskError);
+      else { const sv: string = r.value; void [sv, res]; }
+    }
+    const one: string = await pool.submit(3);
+    // @ts-expect-error: items are numbers
+    await pool.submit('x');
+    void one;
+    await pool.close({ timeoutMs: 1000 });
+  }
   void [n, s, v, named, got, text, wrong, after, opts];
 }
