@@ -291,7 +291,7 @@ test('bitwise ops on numbers: int32 and beyond', () => {
 test('reducer: unknown op names and non-functions are a TypeError naming the call', () => {
   assert.throws(() => reducer('xyz', 'allreduce'), {
     name: 'TypeError',
-    message: 'allreduce: unknown reduction op "xyz" (expected sum|prod|min|max|land|lor|lxor|band|bor|bxor or a function)',
+    message: 'allreduce: unknown reduction op "xyz" (expected sum|prod|min|max|land|lor|lxor|band|bor|bxor|minloc|maxloc, a function or { fn, commute })',
   });
   for (const bad of [42, null, undefined, {}, [], 'SUM', '', Symbol('s'), true]) {
     assert.throws(() => reducer(bad, 'reduce'), (e) => e instanceof TypeError && e.message.startsWith('reduce: unknown reduction op '), String(bad?.toString?.()));
@@ -418,4 +418,57 @@ test('combineInto on two 1M-element Float64Arrays', () => {
   const out = reducer('min', 'allreduce').combine(acc, x);
   for (let i = 0; i < n; i++) if (out[i] !== x[i]) assert.fail(`min out[${i}] = ${out[i]}`);
   assert.equal(x[n - 1], 2 * (n - 1) + 0.5);
+});
+
+// ---- minloc / maxloc and { fn, commute } --------------------------------------------------
+
+test('minloc/maxloc: pairs, ties to the lower index, NaN wins, associative and commutative', () => {
+  const min = reducer('minloc', 'allreduce');
+  const max = reducer('maxloc', 'allreduce');
+  assert.deepEqual(min.combine([3, 1], [2, 5]), [2, 5]);
+  assert.deepEqual(max.combine([3, 1], [2, 5]), [3, 1]);
+  assert.deepEqual(min.combine([2, 7], [2, 4]), [2, 4]);
+  assert.deepEqual(max.combine([2, 4], [2, 7]), [2, 4]);
+  assert.deepEqual(min.combine([0, 3], [-0, 9]), [0, 3]);
+  assert.ok(Number.isNaN(min.combine([1, 0], [NaN, 5])[0]));
+  assert.ok(Number.isNaN(max.combine([NaN, 2], [1, 0])[0]));
+  assert.deepEqual(min.combine([NaN, 8], [NaN, 3])[1], 3);
+  assert.deepEqual(min.combine([5n, 1], [4n, 2]), [4n, 2]);
+  // every order of combining gives the same pair
+  const vals = [[1, 4], [0, 9], [1, 2], [0, 3], [NaN, 7], [2, 0]];
+  for (const r of [min, max]) {
+    const want = vals.reduce((a, b) => r.combine(a, b));
+    for (let k = 0; k < 20; k++) {
+      const shuffled = [...vals].sort(() => Math.random() - 0.5);
+      assert.deepEqual(shuffled.reduce((a, b) => r.combine(a, b)), want);
+    }
+  }
+});
+
+test('minloc/maxloc: { values, indices } elementwise, and their errors', () => {
+  const min = reducer('minloc', 'reduce');
+  const got = min.combine({ values: Float64Array.of(1, 5, 2), indices: Int32Array.of(0, 0, 0) }, { values: Float64Array.of(0, 6, 2), indices: Int32Array.of(1, 1, 1) });
+  assert.ok(got.values instanceof Float64Array && got.indices instanceof Int32Array);
+  assert.deepEqual(Array.from(got.values), [0, 5, 2]);
+  assert.deepEqual(Array.from(got.indices), [1, 0, 0]);
+  assert.throws(() => checkOperand(min, [1, 2, 3], 'reduce'), /reduce: op "minloc" needs a \[value, index\] pair/);
+  assert.throws(() => checkOperand(min, [1, 0.5], 'reduce'), /index 0.5 is not an integer/);
+  assert.throws(() => checkOperand(min, { values: Float64Array.of(1), indices: Float64Array.of(1) }, 'reduce'), /indices/);
+  assert.throws(() => checkOperand(min, { values: Float64Array.of(1), indices: Int32Array.of(1, 2) }, 'reduce'), (e) => e.code === 'ERR_COUNT');
+  assert.throws(() => min.combine([1, 2], { values: Float64Array.of(1), indices: Int32Array.of(1) }), TypeError);
+  assert.throws(() => min.combine({ values: Float64Array.of(1), indices: Int32Array.of(1) }, { values: Float32Array.of(1), indices: Int32Array.of(1) }), TypeError);
+  checkOperand(min, [1, 2], 'reduce');
+  checkOperand(min, { values: new BigInt64Array(2), indices: new Int32Array(2) }, 'reduce');
+});
+
+test('{ fn, commute }: the flag reaches the reducer; bare functions keep rank order', () => {
+  const fn = (a, b) => a + b;
+  assert.equal(reducer(fn, 'x').commute, false);
+  assert.equal(reducer({ fn }, 'x').commute, false);
+  assert.equal(reducer({ fn, commute: true }, 'x').commute, true);
+  assert.notEqual(reducer({ fn, commute: true }, 'x').name, reducer({ fn }, 'x').name);
+  assert.equal(reducer({ fn, commute: true }, 'x').combine('a', 'b'), 'ab');
+  assert.equal(reducer('sum', 'x').commute, true);
+  assert.throws(() => reducer({ fn, commute: 1 }, 'scan'), /scan: the op's commute flag must be a boolean/);
+  assert.throws(() => reducer({ fn: 3 }, 'scan'), /scan: unknown reduction op/);
 });

@@ -55,8 +55,10 @@ export interface CommBackend {
   scatter(root: number, prepare: () => Packet[], check: () => void): Promise<unknown>;
   /** every rank's value at the root (all: everywhere), undefined elsewhere */
   gather(value: unknown, root: number, all: boolean, call: string, check: () => void): Promise<unknown[] | undefined>;
-  alltoall(parts: readonly unknown[], check: () => void): Promise<unknown[]>;
-  reduce(kind: ReduceCall, value: unknown, r: Reducer, root: number, check: () => void): Promise<unknown>;
+  /** `call`: the API call (alltoallv runs alltoall), for errors and its signature */
+  alltoall(parts: readonly unknown[], check: () => void, call?: string): Promise<unknown[]>;
+  /** `call`: the API call (reduceScatter runs an allreduce), for errors and its signature */
+  reduce(kind: ReduceCall, value: unknown, r: Reducer, root: number, check: () => void, call?: string): Promise<unknown>;
   /** shared: one communicator per host (color and key are ignored) */
   split(color: number, key: number, shared: boolean, call: string): Promise<CommBackend | null>;
 }

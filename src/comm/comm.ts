@@ -9,6 +9,7 @@ import { checkOperand, reducer, type Op, type Reducer } from './ops.js';
 import { Request } from './request.js';
 import { track } from './pending.js';
 import { checkRank, checkRoot, checkTag } from './validate.js';
+import { alltoallv, gatherv, scatterBlock, sliceResult, type VSpec } from './v-collectives.js';
 import { ANY_SOURCE, ANY_TAG } from './wildcards.js';
 
 export interface Message<T = unknown> {
@@ -280,22 +281,24 @@ export class Comm {
     );
   }
 
-  #reduce(kind: ReduceCall, value: unknown, op: Op, root: number): Promise<unknown> {
-    return this.#coll(kind, (be) => {
+  /** `call`: the API call, for errors; `extra`: more local checks, run inside the collective. */
+  #reduce(kind: ReduceCall, value: unknown, op: Op, root: number, call: string = kind, extra?: () => void): Promise<unknown> {
+    return this.#coll(call, (be) => {
       // a bad op fails inside the collective, like every other check, so every member hears of it
       let r: Reducer;
       let bad: unknown;
       try {
-        r = reducer(op, kind);
+        r = reducer(op, call);
       } catch (e) {
         bad = e;
-        r = { name: 'invalid', builtin: false, combine: () => { throw bad; }, combineInto: () => { throw bad; } };
+        r = { name: 'invalid', builtin: false, commute: false, combine: () => { throw bad; }, combineInto: () => { throw bad; } };
       }
       return be.reduce(kind, value, r, root, () => {
         if (bad) throw bad;
         if (kind === 'reduce') checkRoot('reduce', this.rank, this.size, root);
-        checkOperand(r, value, kind);
-      });
+        checkOperand(r, value, call);
+        extra?.();
+      }, call);
     });
   }
 
@@ -315,6 +318,77 @@ export class Comm {
   /** Exclusive prefix reduction: rank i gets value(0) op … op value(i-1); undefined on rank 0. */
   exscan<T = unknown>(value: T, op: Op<T> = 'sum'): Promise<T | undefined> {
     return this.#reduce('exscan', value, op, 0) as Promise<T | undefined>;
+  }
+
+  /**
+   * Rank i gets block i of the reduction: blocks of `counts[i]` elements (counts omitted: `size`
+   * equal blocks). The operand is a TypedArray, an Array, or minloc/maxloc's { values, indices }.
+   */
+  reduceScatter<T = unknown>(value: T, op: Op<T> = 'sum', counts?: ArrayLike<number>): Promise<T> {
+    return this.#reduceScatter('reduceScatter', value, op, counts);
+  }
+
+  /** Every rank gives size × k elements; rank i gets elements i·k … i·k+k-1 of the reduction. */
+  reduceScatterBlock<T = unknown>(value: T, op: Op<T> = 'sum'): Promise<T> {
+    return this.#reduceScatter('reduceScatterBlock', value, op, undefined);
+  }
+
+  async #reduceScatter(call: string, value: unknown, op: Op, counts: ArrayLike<number> | undefined): Promise<never> {
+    let block: [number, number] = [0, 0];
+    const all = await this.#reduce('allreduce', value, op, 0, call, () => {
+      block = scatterBlock(call, this.rank, this.size, value, counts);
+    });
+    return sliceResult(call, this.rank, all, block) as never;
+  }
+
+  /** Typed arrays with counts and displacements into one buffer at the root (MPI_Gatherv); `spec` is read at the root. */
+  gatherv<T extends TypedArray>(buffer: T, spec?: VSpec, root = 0): Promise<T | undefined> {
+    return this.#coll('gatherv', (be) => gatherv(be, buffer, spec, root, false) as Promise<T | undefined>);
+  }
+
+  /** Typed arrays with counts and displacements into one buffer on every rank (MPI_Allgatherv). */
+  allgatherv<T extends TypedArray>(buffer: T, spec: VSpec): Promise<T> {
+    return this.#coll('allgatherv', (be) => gatherv(be, buffer, spec, 0, true) as Promise<T>);
+  }
+
+  /** Block i of `buffer` (by `send`) goes to rank i; what each rank sent lands in one buffer by `recv` (MPI_Alltoallv). */
+  alltoallv<T extends TypedArray>(buffer: T, send: VSpec, recv: VSpec): Promise<T> {
+    return this.#coll('alltoallv', (be) => alltoallv(be, buffer, send, recv) as Promise<T>);
+  }
+
+  // ---- nonblocking collectives ----
+  // The blocking call, started now and handed back as a Request (wait, test, waitAll …). A
+  // collective takes its place in the communicator's order when it is called (ws: its
+  // sequence tag; mpi: its turn in the backend's queue), so members must start them in the
+  // same order, as MPI says; any number may be outstanding. They never throw: a bad argument
+  // fails the request on every member, as the blocking call fails on every member.
+
+  ibarrier(): Request<void> {
+    return new Request(this.barrier());
+  }
+
+  ibcast<T = unknown>(value?: T, root = 0): Request<T> {
+    return new Request(this.bcast(value, root));
+  }
+
+  ireduce<T = unknown>(value: T, op: Op<T> = 'sum', root = 0): Request<T | undefined> {
+    return new Request(this.reduce(value, op, root));
+  }
+
+  iallreduce<T = unknown>(value: T, op: Op<T> = 'sum'): Request<T> {
+    return new Request(this.allreduce(value, op));
+  }
+
+  igather<T = unknown>(value: T, root = 0): Request<T[] | undefined> {
+    return new Request(this.gather(value, root));
+  }
+
+  iallgather<T = unknown>(value: T): Request<T[]> {
+    return new Request(this.allgather(value));
+  }
+
+  ialltoall<T = unknown>(parts: readonly T[]): Request<T[]> {
+    return new Request(this.alltoall(parts));
   }
 
   // ---- communicators ----

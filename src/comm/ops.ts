@@ -14,20 +14,35 @@
 import { ELEM_BUFFER, elementBytes, ELEMENT_KINDS, REDUCE_OPS, type ElementName, type OpFamily, type OpName } from '../codec/abi.js';
 import type { TypedArray } from '../codec/typed.js';
 import { OrchidError } from '../errors.js';
+import { LocReducer } from './loc-ops.js';
 
 export type { OpName };
 /** A custom reduction: combines two values of the reduced value's type into one. */
 export type OpFn<T = any> = (a: T, b: T) => T;
-/** A builtin op by name, or a custom function on the reduced value's type. */
-export type Op<T = any> = OpName | OpFn<T>;
+/**
+ * A custom function with its commute flag: `commute: true` lets the implementation combine
+ * operands in any order; `false` (the default, and what a bare function means) keeps rank order.
+ */
+export interface OpObject<T = any> {
+  fn: OpFn<T>;
+  commute?: boolean;
+}
+/** The location ops: on [value, index] pairs or { values, indices } (loc-ops.ts). */
+export type LocOpName = 'minloc' | 'maxloc';
+/** A builtin op by name, or a custom function on the reduced value's type (bare or with its commute flag). */
+export type Op<T = any> = OpName | LocOpName | OpFn<T> | OpObject<T>;
 
 export type { TypedArray };
 
 export interface Reducer {
   /** The op name, or 'custom' for a function. */
   readonly name: string;
-  /** Builtin ops are commutative and associative; custom functions are assumed only associative. */
+  /** An elementwise builtin op (combineInto works; MPI may apply it). */
   readonly builtin: boolean;
+  /** Operands may be combined in any order (builtin and loc ops, `{ fn, commute: true }`); else rank order. */
+  readonly commute: boolean;
+  /** This rank's operand checked before any communication (TypeError / ERR_COUNT naming the call). */
+  check?(value: unknown): void;
   /** a op b as a NEW value (a and b are never mutated). For custom ops: fn(a, b). */
   combine(a: unknown, b: unknown): unknown;
   /** acc = acc op x elementwise, in place. Builtin ops and typed arrays only. */
@@ -327,6 +342,7 @@ function allocLike(a: TypedArray, tag: TypedTag, n: number): TypedArray {
 
 class BuiltinReducer implements Reducer {
   readonly builtin = true;
+  readonly commute = true;
   constructor(readonly name: OpName, private readonly call: string) {}
 
   combine(a: unknown, b: unknown): unknown {
@@ -393,9 +409,16 @@ class BuiltinReducer implements Reducer {
 }
 
 class CustomReducer implements Reducer {
-  readonly name = 'custom';
+  readonly name: string;
   readonly builtin = false;
-  constructor(private readonly fn: OpFn, private readonly call: string) {}
+  constructor(
+    private readonly fn: OpFn,
+    private readonly call: string,
+    readonly commute: boolean,
+  ) {
+    // the signature tells the two apart: ws's reduce builds a different tree for each
+    this.name = commute ? 'custom-commute' : 'custom';
+  }
 
   combine(a: unknown, b: unknown): unknown {
     return this.fn(a, b);
@@ -416,11 +439,20 @@ function describeOp(op: unknown): string {
 const isOpName = (op: unknown): op is OpName =>
   typeof op === 'string' && (OP_NAMES as readonly string[]).includes(op);
 
-/** The Reducer for `op` (an op name or a function). Unknown names and non-functions are a TypeError naming `call`. */
+/**
+ * The Reducer for `op` (an op name, a function, or `{ fn, commute }`). Unknown names and
+ * anything else are a TypeError naming `call`.
+ */
 export function reducer(op: unknown, call: string): Reducer {
-  if (typeof op === 'function') return new CustomReducer(op as OpFn, call);
+  if (typeof op === 'function') return new CustomReducer(op as OpFn, call, false);
   if (isOpName(op)) return new BuiltinReducer(op, call);
-  throw new TypeError(`${call}: unknown reduction op ${describeOp(op)} (expected ${OP_NAMES.join('|')} or a function)`);
+  if (op === 'minloc' || op === 'maxloc') return new LocReducer(op, call);
+  if (op !== null && typeof op === 'object' && !Array.isArray(op) && typeof (op as OpObject).fn === 'function') {
+    const commute = (op as OpObject).commute ?? false;
+    if (typeof commute !== 'boolean') throw new TypeError(`${call}: the op's commute flag must be a boolean, got ${describe(commute)}`);
+    return new CustomReducer((op as OpObject).fn, call, commute);
+  }
+  throw new TypeError(`${call}: unknown reduction op ${describeOp(op)} (expected ${OP_NAMES.join('|')}|minloc|maxloc, a function or { fn, commute })`);
 }
 
 /**
@@ -429,6 +461,7 @@ export function reducer(op: unknown, call: string): Reducer {
  * Custom functions accept any value.
  */
 export function checkOperand(r: Reducer, value: unknown, call: string): void {
+  if (r.check) return r.check(value);
   if (!r.builtin) return;
   if (!isOpName(r.name)) throw new TypeError(`${call}: unknown reduction op ${describeOp(r.name)}`);
   classify(value, r.name, call);

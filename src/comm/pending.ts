@@ -69,8 +69,8 @@ export function track(be: CommBackend): CommBackend {
     bcast: (root, prepare, check) => w(be.bcast(root, prepare, check), 'bcast', 3, root),
     scatter: (root, prepare, check) => w(be.scatter(root, prepare, check), 'scatter', 3, root),
     gather: (value, root, all, call, check) => w(be.gather(value, root, all, call, check), call, all ? 0 : 3, root),
-    alltoall: (parts, check) => w(be.alltoall(parts, check), 'alltoall'),
-    reduce: (kind, value, r, root, check) => w(be.reduce(kind, value, r, root, check), kind, kind === 'reduce' ? 3 : 0, root),
+    alltoall: (parts, check, call = 'alltoall') => w(be.alltoall(parts, check, call), call),
+    reduce: (kind, value, r, root, check, call = kind) => w(be.reduce(kind, value, r, root, check, call), call, kind === 'reduce' ? 3 : 0, root),
     split: (color, key, shared, call) => w(be.split(color, key, shared, call), call),
   };
 }

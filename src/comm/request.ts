@@ -58,3 +58,58 @@ export async function waitAny<R extends readonly Request<unknown>[]>(requests: R
     throw new OrchidError('ERR_ARG', `waitAny: no requests to wait for (got ${Array.isArray(requests) ? 'an empty Array' : typeof requests}); an empty list would never settle`);
   return Promise.race(list.map((r, index) => r.wait().then((value) => ({ index, value: value as RequestValue<R[number]> }))));
 }
+
+/** The results of a list of requests, by position (a tuple for a tuple). */
+type Values<T extends readonly Request<unknown>[]> = { [K in keyof T]: T[K] extends Request<infer R> ? R : never };
+
+function list(call: string, requests: unknown, allowEmpty: boolean): readonly Request<unknown>[] {
+  if (!Array.isArray(requests) || requests.some((r) => !(r instanceof Request)))
+    throw new TypeError(`${call}: expected an Array of Requests, got ${Array.isArray(requests) ? 'an Array with something else in it' : typeof requests}`);
+  if (!allowEmpty && requests.length === 0)
+    throw new OrchidError('ERR_ARG', `${call}: no requests to test or wait for (an empty Array); nothing in it could ever complete`);
+  return requests as readonly Request<unknown>[];
+}
+
+/**
+ * Every result, in order, once all requests have completed; undefined while any is pending.
+ * Never blocks. Throws the error of a request that failed (the first in the list), as soon as
+ * one has, like waitAll rejects at the first failure. An empty list is complete: [].
+ */
+export function testAll<T extends readonly Request<unknown>[]>(requests: T): Values<T> | undefined {
+  const rs = list('testAll', requests, true);
+  const out: unknown[] = [];
+  let all = true;
+  for (const r of rs) {
+    if (!r.done) all = false;
+    else out.push(r.test()); // throws if it failed
+  }
+  return all ? (out as Values<T>) : undefined;
+}
+
+/**
+ * The first completed request in the list (lowest index) and its result; undefined while none
+ * has. Never blocks. Throws that request's error if it failed. An empty list is ERR_ARG.
+ */
+export function testAny<R extends readonly Request<unknown>[]>(requests: R): { index: number; value: RequestValue<R[number]> } | undefined {
+  const rs = list('testAny', requests, false);
+  const index = rs.findIndex((r) => r.done);
+  return index < 0 ? undefined : { index, value: rs[index]!.test() as RequestValue<R[number]> };
+}
+
+/**
+ * Waits until at least one request has completed, then resolves with every completed one:
+ * their indices (ascending) and results. Requests stay completed, so a loop drops the ones it
+ * got before it waits again. Rejects with the error of one that failed; an empty list is ERR_ARG.
+ */
+export async function waitSome<R extends readonly Request<unknown>[]>(requests: R): Promise<{ indices: number[]; values: RequestValue<R[number]>[] }> {
+  const rs = list('waitSome', requests, false);
+  if (!rs.some((r) => r.done)) await Promise.race(rs.map((r) => r.wait()));
+  const indices: number[] = [];
+  const values: RequestValue<R[number]>[] = [];
+  rs.forEach((r, i) => {
+    if (!r.done) return;
+    indices.push(i);
+    values.push(r.test() as RequestValue<R[number]>);
+  });
+  return { indices, values };
+}

@@ -9,8 +9,14 @@ import { agreement } from './checks/agreement.mjs';
 import { collectives } from './checks/collectives.mjs';
 import { communicators } from './checks/communicators.mjs';
 import { errors } from './checks/errors.mjs';
+import { nonblocking } from './checks/nonblocking.mjs';
 import { p2p } from './checks/p2p.mjs';
 import { pool } from './checks/pool.mjs';
+import { reduceScatter } from './checks/reduce-scatter.mjs';
+import { vector } from './checks/vector.mjs';
+
+/** The collectives that also run on a dup() and a split() half. */
+const onComms = [...collectives, ...nonblocking, ...reduceScatter, ...vector];
 
 /** The collectives on a communicator made once per world by `make` (a collective call itself). */
 function on(label, make, { skipAlone = false } = {}) {
@@ -19,7 +25,7 @@ function on(label, make, { skipAlone = false } = {}) {
     if (!made.has(w)) made.set(w, make(w));
     return made.get(w);
   };
-  return collectives.map(([name, fn]) => [
+  return onComms.map(([name, fn]) => [
     `${label}: ${name}`,
     async (w) => {
       const c = await comm(w);
@@ -32,7 +38,7 @@ function on(label, make, { skipAlone = false } = {}) {
 export const checks = [
   ...communicators,
   ...p2p,
-  ...collectives,
+  ...onComms,
   ...on('on dup()', (w) => w.dup()),
   ...on('on a split() half', (w) => w.split(w.rank % 2, -w.rank), { skipAlone: true }),
   ...errors,

@@ -1,7 +1,7 @@
 // A TypeScript program using orchid-mpi as a user would, compiled by test/types.test.mjs in a
 // fresh project whose tsconfig brings in no types of its own ("types": []): orchid's .d.ts
 // must bring Node's. Lines under `@ts-expect-error` must be type errors; the rest must compile.
-import { init, waitAny, type Comm, type Message, type Request } from 'orchid-mpi';
+import { init, testAll, testAny, waitAll, waitAny, waitSome, type Comm, type LocArrays, type Message, type Request, type VSpec } from 'orchid-mpi';
 import { launch, type LaunchOptions } from 'orchid-mpi/launcher';
 import { Pool, TaskError, type MapResult } from 'orchid-mpi/pool';
 
@@ -30,6 +30,37 @@ export async function main(): Promise<void> {
   // @ts-expect-error: the value is not unknown
   const wrong: number = one.value;
 
+  // nonblocking collectives: Requests typed by the blocking call's result
+  const ia: Request<number> = w.iallreduce(1, 'sum');
+  const ig: Request<string[] | undefined> = w.igather('x', 0);
+  const ib: Request<void> = w.ibarrier();
+  const [sumv, gathered] = await waitAll([ia, ig] as const);
+  const sumTyped: number = sumv;
+  const gatheredTyped: string[] | undefined = gathered;
+  const all = testAll([ia, ib] as const);
+  const firstDone: number | undefined = all?.[0];
+  const ta = testAny([ia]);
+  const tav: number | undefined = ta?.value;
+  const some = await waitSome([ia, ig]);
+  const someIdx: number[] = some.indices;
+  // @ts-expect-error: iallreduce's op is tied to the value's type
+  w.iallreduce(1, (a: string, b: string) => a + b);
+
+  // the collectives grown since
+  const spec: VSpec = { counts: [1, 2], displs: [0, 1] };
+  const gv: Float64Array | undefined = await w.gatherv(new Float64Array(1), spec, 0);
+  const agv: Int32Array = await w.allgatherv(new Int32Array(1), { counts: [1] });
+  const atv: Uint8Array = await w.alltoallv(new Uint8Array(2), { counts: [1, 1] }, { counts: [1, 1] });
+  // @ts-expect-error: the v-collectives take typed arrays
+  await w.allgatherv([1, 2], spec);
+  const rs: Float64Array = await w.reduceScatterBlock(new Float64Array(4), 'sum');
+  const rsc: number[] = await w.reduceScatter([1, 2, 3], 'max', [1, 2]);
+  const loc: [number, number] = await w.allreduce([1.5, w.rank] as [number, number], 'minloc');
+  const locs: LocArrays<Float64Array> = await w.allreduce({ values: new Float64Array(2), indices: new Int32Array(2) }, 'maxloc');
+  const nc: string = await w.allreduce('a', { fn: (a, b) => a + b, commute: false });
+  // @ts-expect-error: commute is a boolean
+  await w.allreduce('a', { fn: (a: string, b: string) => a + b, commute: 'no' });
+
   // abort() does not return
   function fail(code: number): never {
     return w.abort(code);
@@ -56,5 +87,5 @@ export async function main(): Promise<void> {
     void one;
     await pool.close({ timeoutMs: 1000 });
   }
-  void [n, s, v, named, got, text, wrong, after, opts];
+  void [n, s, v, named, got, text, wrong, after, opts, sumTyped, gatheredTyped, firstDone, tav, someIdx, gv, agv, atv, rs, rsc, loc, locs, nc];
 }

@@ -20,30 +20,30 @@ const ON_FLOATS = new Set(REDUCE_OPS.flatMap((o, code) => (o.family === 'arithme
  * `sig`: the call's signature for the agreement block (0 with ORCHID_CHECK=0); `check`: the
  * call's local checks (they fail the call on every rank through the block).
  */
-type Reduction = (c: MpiColl, sig: number, root: number, check: () => void, seq: number) => Promise<unknown>;
+type Reduction = (c: MpiColl, sig: number, root: number, check: () => void, seq: number, call: string) => Promise<unknown>;
 
 /** How MPI's own ops reduce `value` with `r`, or undefined when they cannot (then JS does). */
 export function mpiReduction(kind: ReduceCall, value: unknown, r: Reducer): Reduction | undefined {
   const op = OPS.indexOf(r.name);
   const arith = ON_FLOATS.has(op);
   // numbers with sum/prod/min/max: one double
-  if (typeof value === 'number' && arith) return (c, sig, root, check, seq) => reduceNumber(c, kind, value, op, sig, root, check, seq);
+  if (typeof value === 'number' && arith) return (c, sig, root, check, seq, call) => reduceNumber(c, kind, value, op, sig, root, check, seq, call);
   // a Buffer reduces as the Uint8Array it is (so a Buffer on one rank and a Uint8Array on
   // another take the same path), and comes back as a Buffer
   const own = elemCode(value);
   const elem = own === ELEM_BUFFER ? ELEM.Uint8Array : own;
   if (op >= 0 && MPI_REDUCIBLE.has(elem) && (arith || !FLOAT.has(elem)))
-    return async (c, sig, root, check, seq) => {
-      const out = await typedReduce(c, kind, value as TypedArray, elem, op, sig, root, check, seq);
+    return async (c, sig, root, check, seq, call) => {
+      const out = await typedReduce(c, kind, value as TypedArray, elem, op, sig, root, check, seq, call);
       return own === ELEM_BUFFER && out ? Buffer.from(out.buffer, out.byteOffset, out.byteLength) : out;
     };
   return undefined;
 }
 
-async function reduceNumber(c: MpiColl, kind: ReduceCall, value: number, op: number, sig: number, root: number, check: () => void, seq: number): Promise<unknown> {
+async function reduceNumber(c: MpiColl, kind: ReduceCall, value: number, op: number, sig: number, root: number, check: () => void, seq: number, call: string): Promise<unknown> {
   if (CHECK) {
     // allreduce: agreed and reduced in one call
-    const got = await agree(c, kind, sig, tryCheck(check), { len: 1, elem: F64, op, value: kind === 'allreduce' ? value : undefined }, seq);
+    const got = await agree(c, call, sig, tryCheck(check), { len: 1, elem: F64, op, value: kind === 'allreduce' ? value : undefined }, seq);
     if (kind === 'allreduce') return got;
   } else check();
   const s = new Float64Array([value]);
@@ -60,12 +60,12 @@ async function reduceNumber(c: MpiColl, kind: ReduceCall, value: number, op: num
  * signature); an allreduce of at most BLOCK_DATA bytes is reduced in that same call, anything
  * larger by MPI's builtin op on the caller's memory afterwards.
  */
-async function typedReduce(c: MpiColl, kind: ReduceCall, v: TypedArray, elem: number, op: number, sig: number, root: number, check: () => void, seq: number): Promise<TypedArray | undefined> {
+async function typedReduce(c: MpiColl, kind: ReduceCall, v: TypedArray, elem: number, op: number, sig: number, root: number, check: () => void, seq: number, call: string): Promise<TypedArray | undefined> {
   const len = v.length;
   const small = kind === 'allreduce' && v.byteLength <= BLOCK_DATA;
   // a Buffer goes as the Uint8Array it is (mpiReduction turns the result back into a Buffer)
   const data = small ? (elemCode(v) === ELEM_BUFFER ? new Uint8Array(v.buffer, v.byteOffset, v.byteLength) : v) : undefined;
-  const got = (await agree(c, kind, sig, tryCheck(check), { len, elem, op, data }, seq)) as TypedArray | undefined;
+  const got = (await agree(c, call, sig, tryCheck(check), { len, elem, op, data }, seq)) as TypedArray | undefined;
   if (got) return got;
   const C = elemCtor(elem);
   const gets = kind !== 'reduce' || c.rank === root;

@@ -13,7 +13,7 @@ import type { MpiProcess } from '../../transport/mpi/process.js';
 import type { CommBackend, RawMessage, RawStatus, ReduceCall } from '../comm-backend.js';
 import type { Reducer } from '../ops.js';
 import { BYTE, F64, I32, LARGE_YIELD, type CollArgs, type MpiColl } from './mpi-coll.js';
-import { reduceSignature, signature } from '../collectives/signature.js';
+import { kindOf, reduceSignature, signature } from '../collectives/signature.js';
 import { agree, CHECK, remoteError, tryCheck } from './mpi-agree.js';
 import { mpiReduction } from './mpi-typed.js';
 
@@ -196,7 +196,7 @@ export class MpiBackend implements CommBackend, MpiColl {
   gather(value: unknown, root: number, all: boolean, call: string, check: () => void): Promise<unknown[] | undefined> {
     if (!CHECK) check();
     return this.serial(async (seq) => {
-      if (CHECK) await agree(this, call, all ? signature('allgather') : signature('gather', root), tryCheck(check), undefined, seq);
+      if (CHECK) await agree(this, call, all ? signature(kindOf(call, 'allgather')) : signature(kindOf(call, 'gather'), root), tryCheck(check), undefined, seq);
       return this.gatherPackets(root, () => encode(value, call), all, call);
     });
   }
@@ -223,18 +223,18 @@ export class MpiBackend implements CommBackend, MpiColl {
     }
   }
 
-  alltoall(parts: readonly unknown[], check: () => void): Promise<unknown[]> {
+  alltoall(parts: readonly unknown[], check: () => void, call = 'alltoall'): Promise<unknown[]> {
     return this.serial(async (seq) => {
-      if (CHECK) await agree(this, 'alltoall', signature('alltoall'), tryCheck(check), undefined, seq);
+      if (CHECK) await agree(this, call, signature(kindOf(call, 'alltoall')), tryCheck(check), undefined, seq);
       const n = this.size;
       const { pkts, err, hdr: hdrs } = sizeHeaders(n, () => {
         check();
-        return parts.map((p) => encode(p, 'alltoall'));
+        return parts.map((p) => encode(p, call));
       });
       const got = new Int32Array(2 * n);
       await this.coll('alltoall', hdrs, 2, got, I32);
       if (err) throw err;
-      for (let i = 0; i < n; i++) if (got[2 * i]! < 0) throw remoteError('alltoall', got[2 * i]!, i, this.rank);
+      for (let i = 0; i < n; i++) if (got[2 * i]! < 0) throw remoteError(call, got[2 * i]!, i, this.rank);
       const scounts = Int32Array.from(pkts!, (p) => p.bytes.length);
       const rcounts = Int32Array.from({ length: n }, (_, i) => got[2 * i]!);
       const rdispls = offsets(rcounts);
@@ -244,21 +244,24 @@ export class MpiBackend implements CommBackend, MpiColl {
     });
   }
 
-  reduce(kind: ReduceCall, value: unknown, r: Reducer, root: number, check: () => void): Promise<unknown> {
+  reduce(kind: ReduceCall, value: unknown, r: Reducer, root: number, check: () => void, call: string = kind): Promise<unknown> {
     const byMpi = mpiReduction(kind, value, r);
     // The path (one MPI reduction, typed arrays by pointer, or a gather) follows from the
     // signature (op and operand kind), so once the ranks agree on it they take the same one.
     return this.serial(async (seq) => {
-      const sig = CHECK ? reduceSignature(kind, r.name, value, root) : 0;
-      if (byMpi) return byMpi(this, sig, root, check, seq);
-      if (!CHECK) return this.jsReduce(kind, value, r, root, check);
-      await agree(this, kind, sig, tryCheck(check), undefined, seq);
-      return this.jsReduce(kind, value, r, root, NO_CHECK);
+      const sig = CHECK ? reduceSignature(kindOf(call, kind), r.name, value, root) : 0;
+      if (byMpi) return byMpi(this, sig, root, check, seq, call);
+      if (!CHECK) return this.jsReduce(kind, value, r, root, check, call);
+      await agree(this, call, sig, tryCheck(check), undefined, seq);
+      return this.jsReduce(kind, value, r, root, NO_CHECK, call);
     });
   }
 
-  /** Custom functions and operands MPI cannot reduce: gather the values, fold in rank order (inside serial()). */
-  private async jsReduce(kind: string, value: unknown, r: Reducer, root: number, check: () => void): Promise<unknown> {
+  /**
+   * Custom functions (commutative or not), minloc/maxloc and operands MPI cannot reduce:
+   * gather the values, fold in rank order (inside serial()).
+   */
+  private async jsReduce(kind: string, value: unknown, r: Reducer, root: number, check: () => void, call: string): Promise<unknown> {
     if (this.size === 1) {
       // alone: nothing to gather; the value itself, as on ws (through msgpack a -0 became 0)
       check();
@@ -266,13 +269,13 @@ export class MpiBackend implements CommBackend, MpiColl {
     }
     const prep = () => {
       check();
-      return encode(value, kind);
+      return encode(value, call);
     };
     if (kind === 'reduce') {
-      const all = await this.gatherPackets(root, prep, false, kind);
+      const all = await this.gatherPackets(root, prep, false, call);
       return all && fold(all, r, all.length);
     }
-    const all = (await this.gatherPackets(root, prep, true, kind))!;
+    const all = (await this.gatherPackets(root, prep, true, call))!;
     if (kind === 'allreduce') return fold(all, r, all.length);
     if (kind === 'scan') return fold(all, r, this.rank + 1);
     return this.rank === 0 ? undefined : fold(all, r, this.rank);

@@ -11,7 +11,7 @@ import { barrier } from '../collectives/barrier.js';
 import type { Coll } from '../collectives/coll.js';
 import { allgather, alltoall, gather, scatter } from '../collectives/data-movement.js';
 import { scan } from '../collectives/scan.js';
-import { CHECK, CHECK_BIT, mismatch, reduceSignature, signature, type CollKind } from '../collectives/signature.js';
+import { CHECK, CHECK_BIT, kindOf, mismatch, reduceSignature, signature, type CollKind } from '../collectives/signature.js';
 import { bcastPacket, reduceTree } from '../collectives/tree.js';
 import type { CommBackend, RawMessage, RawStatus, ReduceCall } from '../comm-backend.js';
 import type { Reducer } from '../ops.js';
@@ -163,18 +163,18 @@ export class WsBackend implements CommBackend {
   }
 
   gather(value: unknown, root: number, all: boolean, call: string, check: () => void): Promise<unknown[] | undefined> {
-    const sig = all ? signature('allgather') : signature('gather', root);
+    const sig = all ? signature(kindOf(call, 'allgather')) : signature(kindOf(call, 'gather'), root);
     return this.collective(call, sig, all, check, (c) => (all ? allgather(c, value) : gather(c, value, root)));
   }
 
-  alltoall(parts: readonly unknown[], check: () => void): Promise<unknown[]> {
-    return this.collective('alltoall', signature('alltoall'), true, check, (c) => alltoall(c, parts));
+  alltoall(parts: readonly unknown[], check: () => void, call = 'alltoall'): Promise<unknown[]> {
+    return this.collective(call, signature(kindOf(call, 'alltoall')), true, check, (c) => alltoall(c, parts));
   }
 
-  reduce(kind: ReduceCall, value: unknown, r: Reducer, root: number, check: () => void): Promise<unknown> {
+  reduce(kind: ReduceCall, value: unknown, r: Reducer, root: number, check: () => void, call: string = kind): Promise<unknown> {
     // allreduce hears from every rank on every rank; so do scans at power-of-two sizes
     const full = kind === 'allreduce' || (kind !== 'reduce' && (this.size & (this.size - 1)) === 0);
-    return this.collective(kind, reduceSignature(kind, r.name, value, root), full, check, async (c) => {
+    return this.collective(call, reduceSignature(kindOf(call, kind), r.name, value, root), full, check, async (c) => {
       if (kind === 'reduce') return reduceTree(c, value, r, root);
       if (kind === 'allreduce') return allreduce(c, value, r);
       return scan(c, value, r, kind === 'exscan');

@@ -24,12 +24,13 @@ export async function bcastPacket(c: Coll, pkt: Packet | undefined, root: number
 
 /**
  * Reduce along a binomial tree to `root`. Each rank combines the block of ranks above it,
- * so the order is rank order relative to the root; for a custom (maybe non-commutative)
- * op the tree is rooted at 0 and the result forwarded, so the order is plain rank order.
+ * so the order is rank order relative to the root (ranks root … size-1 before 0 … root-1):
+ * right for ops that commute. For a custom function without `commute: true` the tree is
+ * rooted at 0 and the result forwarded to the root, so the order is plain rank order.
  */
 export async function reduceTree(c: Coll, value: unknown, r: Reducer, root: number): Promise<unknown> {
   const { rank, size } = c;
-  const treeRoot = r.builtin ? root : 0;
+  const treeRoot = r.commute ? root : 0;
   const rel = (rank - treeRoot + size) % size;
   let acc = value;
   for (let mask = 1; mask < size; mask <<= 1) {
