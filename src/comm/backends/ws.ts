@@ -11,7 +11,7 @@ import { barrier } from '../collectives/barrier.js';
 import type { Coll } from '../collectives/coll.js';
 import { allgather, alltoall, gather, scatter } from '../collectives/data-movement.js';
 import { scan } from '../collectives/scan.js';
-import { CHECK, CHECK_BIT, mismatch, reduceSignature, signature, type CollKind } from '../collectives/signature.js';
+import { CHECK, CHECK_BIT, mismatch, reduceSignature, signature } from '../collectives/signature.js';
 import { bcastPacket, reduceTree } from '../collectives/tree.js';
 import type { CommBackend, RawMessage, RawStatus, ReduceCall } from '../comm-backend.js';
 import type { Reducer } from '../ops.js';
@@ -49,6 +49,10 @@ export class WsBackend implements CommBackend {
   ) {
     this.size = group.length;
     this.hostname = ws.hosts[group[rank]!]!;
+  }
+
+  get members(): readonly number[] {
+    return this.group;
   }
 
   // ---- point to point ----
@@ -189,7 +193,7 @@ export class WsBackend implements CommBackend {
       key = this.rank;
     }
     // One allgather agrees on the members and on a context id free on all of them.
-    const all = (await this.collective(call, signature(call as CollKind), true, NO_CHECK, (c) => allgather(c, [color, key, ws.nextCtx]))) as [number, number, number][];
+    const all = (await this.collective(call, signature(call === 'dup' || call === 'splitShared' ? call : 'split'), true, NO_CHECK, (c) => allgather(c, [color, key, ws.nextCtx]))) as [number, number, number][];
     const ctx = Math.max(...all.map((x) => x[2]));
     ws.nextCtx = ctx + 2;
     if (color < 0) return null;
