@@ -6,10 +6,14 @@
 // half of one rank (3 ranks split in two) passes its checks by: a world of one has its own
 // row (singleton).
 import { agreement } from './checks/agreement.mjs';
+import { classes } from './checks/classes.mjs';
 import { collectives } from './checks/collectives.mjs';
 import { communicators } from './checks/communicators.mjs';
 import { errors } from './checks/errors.mjs';
+import { groups } from './checks/groups.mjs';
+import { identity } from './checks/identity.mjs';
 import { p2p } from './checks/p2p.mjs';
+import { topology } from './checks/topology.mjs';
 
 /** The collectives on a communicator made once per world by `make` (a collective call itself). */
 function on(label, make, { skipAlone = false } = {}) {
@@ -36,4 +40,8 @@ export const checks = [
   ...on('on a split() half', (w) => w.split(w.rank % 2, -w.rank), { skipAlone: true }),
   ...errors,
   ...agreement,
+  ...topology,
+  ...groups,
+  ...identity,
+  ...classes,
 ];
