@@ -1,7 +1,7 @@
 // A TypeScript program using orchid-mpi as a user would, compiled by test/types.test.mjs in a
 // fresh project whose tsconfig brings in no types of its own ("types": []): orchid's .d.ts
 // must bring Node's. Lines under `@ts-expect-error` must be type errors; the rest must compile.
-import { init, waitAny, type Comm, type Message, type Request } from 'orchid-mpi';
+import { dimsCreate, init, isFinalized, isInitialized, registerClass, waitAny, type CartComm, type Comm, type Group, type Message, type Request, type Shift } from 'orchid-mpi';
 import { launch, type LaunchOptions } from 'orchid-mpi/launcher';
 
 export async function main(): Promise<void> {
@@ -41,4 +41,37 @@ export async function main(): Promise<void> {
   const opts: LaunchOptions = { np: 2, script: 'x.js' };
   void launch;
   void [n, s, v, named, got, text, wrong, after, opts];
+
+  // grids: a CartComm is a Comm; shift's ends may be null, which sendrecv takes
+  const dims: number[] = dimsCreate(w.size, 2);
+  const grid: CartComm | null = await w.cart(dims, [true, false]);
+  if (grid) {
+    const comm: Comm = grid;
+    const at: readonly number[] = grid.coords;
+    const { source, dest }: Shift = grid.shift(0, 1);
+    // @ts-expect-error: a neighbour may be null
+    const nb: number = source;
+    const halo: Float64Array = await grid.sendrecv<Float64Array>(new Float64Array(4), dest, source);
+    const rows: CartComm = await grid.sub([false, true]);
+    const r: number = grid.rankOf([0, 0]);
+    void [comm, at, nb, halo, rows, r];
+  }
+  // groups
+  const g: Group = w.group.incl([0]).union(w.group.excl([0]));
+  const t: (number | undefined)[] = g.translate([0], w.group);
+  const inGroup: number | undefined = g.rank;
+  const sub: Comm | null = await w.create(g);
+  // @ts-expect-error: create takes a Group, not ranks
+  await w.create([0, 1]);
+  // own classes, identity
+  class Point {
+    constructor(public x: number) {}
+  }
+  registerClass(Point);
+  registerClass(Point, { encode: (p) => p.x, decode: (x: number) => new Point(x) });
+  // @ts-expect-error: encode gets an instance of the class
+  registerClass(Point, { encode: (p: string) => p });
+  const flags: boolean[] = [isInitialized(), isFinalized()];
+  const proc: string = w.processorName;
+  void [t, inGroup, sub, flags, proc];
 }
