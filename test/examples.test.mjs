@@ -97,3 +97,23 @@ test('primes-pool: the task pool counts the primes below 1e6 with 4 ranks, with 
     assert.match(r.stdout, /^50 blocks on [13] workers? in [\d.]+ ms; blocks per host: \S+ 50$/m);
   }
 });
+
+test('stencil-cart: the same plate on 1, 4 (2 x 2) and 6 (3 x 2) ranks, and without the launcher', async () => {
+  const answer = (r, grid, np) => {
+    ok(r);
+    assert.match(r.stdout, new RegExp(`^plate 40 x 40 on a ${grid} grid of ${np} ranks?, 300 sweeps in [\\d.]+ ms$`, 'm'));
+    const m = /^mean temperature (\d+\.\d+), centre (\d+\.\d+), last change (\S+)$/m.exec(r.stdout);
+    assert.ok(m, r.stdout);
+    return m.slice(1).map(Number);
+  };
+  const one = answer(await run(['-n', '1', 'examples/stencil-cart.ts', '40', '300']), '1 x 1', 1);
+  assert.ok(one[0] > 1 && one[0] < 100 && one[1] > 0.1, `the heat spread in: ${one}`);
+  for (const [np, grid] of [[4, '2 x 2'], [6, '3 x 2']]) {
+    const got = answer(await run(['-n', String(np), 'examples/stencil-cart.ts', '40', '300']), grid, np);
+    // the cells are the same numbers on every decomposition; only the sum's order differs
+    assert.equal(got[1], one[1], `centre on ${np} ranks`);
+    assert.ok(Math.abs(got[0] - one[0]) < 1e-9 && Math.abs(got[2] - one[2]) < 1e-12, `${got} vs ${one}`);
+  }
+  const alone = answer(await exec(process.execPath, ['--import', 'tsx', 'examples/stencil-cart.ts', '40', '300']), '1 x 1', 1);
+  assert.deepEqual(alone, one);
+});

@@ -1,9 +1,11 @@
 // Values on the wire: typed arrays as raw bytes with their element kind (no copy on
-// the way out), everything else through msgpackr.
+// the way out), everything else through msgpackr (registered classes: classes.ts).
 import { Packr } from 'msgpackr';
+import { findCycle } from './cycle.js';
 import { bytesOf, elemCode, ELEM_NONE, typedFromBytes, type TypedArray } from './typed.js';
 
 export * from './typed.js';
+export { registerClass, type ClassCodec } from './classes.js';
 
 /** An encoded value: what a frame carries. `elem` is ELEM_NONE for msgpack bytes. */
 export interface Packet {
@@ -12,6 +14,14 @@ export interface Packet {
 }
 
 let currentCall = '';
+/** this process's world rank, for the errors of values it cannot send (init() sets it) */
+let worldRank: number | undefined;
+
+export function setWorldRank(rank: number): void {
+  worldRank = rank;
+}
+
+const where = (): string => (worldRank === undefined ? '' : ` (on world rank ${worldRank})`);
 const packr = new Packr({
   // Records keep plain objects and Maps apart; every message is self-contained.
   useRecords: true,
@@ -19,7 +29,7 @@ const packr = new Packr({
   moreTypes: true,
   int64AsType: 'bigint',
   writeFunction() {
-    throw new TypeError(`${currentCall}: cannot send a function`);
+    throw new TypeError(`${currentCall}: cannot send a function${where()}`);
   },
 });
 
@@ -36,8 +46,14 @@ export function encode(value: unknown, call: string): Packet {
     return { elem, bytes: packr.pack(value) };
   } catch (e) {
     if (e instanceof TypeError && e.message.startsWith(call)) throw e;
+    // msgpackr recursed until the stack ran out: only now look for the cycle
+    if (e instanceof RangeError) {
+      const c = findCycle(value);
+      if (c) throw new TypeError(`${call}: cannot send a cyclic value: ${c.at} is ${c.back} again (a value that contains itself)${where()}`);
+      throw new TypeError(`${call}: the value is nested too deeply to send (${e.message})${where()}`);
+    }
     const what = e instanceof Error ? e.message : String(e);
-    throw new TypeError(`${call}: value cannot be sent (${what})`);
+    throw new TypeError(`${call}: value cannot be sent (${what})${where()}`);
   }
 }
 

@@ -34,6 +34,8 @@ export interface CommBackend {
   readonly hostname: string;
   /** the largest tag this transport carries */
   readonly tagUb: number;
+  /** the world rank of each member, in rank order (what comm.group is made of) */
+  readonly members: readonly number[];
 
   /**
    * undefined when the send completed at once (the packet's memory may be reused now), else a

@@ -2,9 +2,13 @@
 // caller's arguments, encodes values and names the call in every error; the transport below
 // it is a CommBackend (src/comm/comm-backend.ts): WsBackend (backends/ws.ts: orchid's engine
 // and JS collectives) or MpiBackend (backends/mpi.ts: libmpi through the native addon).
+// Groups are group.ts, Cartesian grids cart.ts (a Comm subclass made through SPLIT_AS).
+import { hostname as osHostname } from 'node:os';
 import { decode, elemCode, elemCtor, encode, ELEM_NONE, isTypedArray, type Packet, type TypedArray } from '../codec/index.js';
 import { OrchidError } from '../errors.js';
+import type { CartComm } from './cart.js';
 import type { CommBackend, RawMessage, ReduceCall } from './comm-backend.js';
+import { Group } from './group.js';
 import { checkOperand, reducer, type Op, type Reducer } from './ops.js';
 import { Request } from './request.js';
 import { track } from './pending.js';
@@ -40,6 +44,12 @@ export interface ScatterOptions {
   counts?: readonly number[];
 }
 
+/**
+ * @internal A split whose members get `make(runtime, backend)` instead of a plain Comm: how
+ * the communicator kinds of their own modules (cart.ts) are made.
+ */
+export const SPLIT_AS: unique symbol = Symbol('orchid.splitAs');
+
 /** What a send that completed at once resolves to. */
 const DONE: Promise<void> = Promise.resolve();
 
@@ -62,6 +72,7 @@ export class Comm {
   readonly hostname: string;
   readonly #rt: Runtime;
   readonly #be: CommBackend;
+  #group?: Group;
 
   /** @internal communicators come from init(), split(), dup() and splitShared() */
   constructor(rt: Runtime, backend: CommBackend) {
@@ -145,9 +156,13 @@ export class Comm {
     return this.#be.iprobe(src, t);
   }
 
-  async sendrecv<T = unknown>(value: unknown, dest: number, source: number = ANY_SOURCE, sendTag = 0, recvTag: number = ANY_TAG): Promise<T> {
-    const r = this.#recv('sendrecv', source, recvTag, (m) => this.#decode<T>('sendrecv', m));
-    const [, data] = await Promise.all([this.#send('sendrecv', value, dest, sendTag), r]);
+  /**
+   * Send and receive at once. `null` for `dest` sends nothing and `null` for `source`
+   * receives nothing (resolves undefined), as MPI_PROC_NULL: the edges of cart().shift().
+   */
+  async sendrecv<T = unknown>(value: unknown, dest: number | null, source: number | null = ANY_SOURCE, sendTag = 0, recvTag: number = ANY_TAG): Promise<T> {
+    const r = source === null ? Promise.resolve(undefined as T) : this.#recv('sendrecv', source, recvTag, (m) => this.#decode<T>('sendrecv', m));
+    const [, data] = await Promise.all([dest === null ? DONE : this.#send('sendrecv', value, dest, sendTag), r]);
     return data;
   }
 
@@ -415,9 +430,74 @@ export class Comm {
     return (await this.#split('splitShared', 0, this.rank, true)) as Comm;
   }
 
-  async #split(call: string, color: number, key: number, shared: boolean): Promise<Comm | null> {
+  async #split<C = Comm>(call: string, color: number, key: number, shared: boolean, make?: (rt: Runtime, be: CommBackend) => C): Promise<C | Comm | null> {
     const be = await this.#coll(call, (b) => b.split(color, key, shared, call));
-    return be && new Comm(this.#rt, be);
+    return be && (make ? make(this.#rt, be) : new Comm(this.#rt, be));
+  }
+
+  /** @internal see SPLIT_AS */
+  [SPLIT_AS]<C>(call: string, color: number, key: number, make: (rt: Runtime, be: CommBackend) => C): Promise<C | null> {
+    return this.#split(call, color, key, false, make) as Promise<C | null>;
+  }
+
+  /**
+   * A Cartesian grid of `dims` over the first product(dims) ranks, row-major (MPI_Cart_create):
+   * collective; the ranks beyond the grid get null. `periods` (default all false): which
+   * dimensions wrap around. `reorder` is accepted; ranks keep their order.
+   */
+  async cart(dims: readonly number[], periods?: readonly boolean[], reorder = false): Promise<CartComm | null> {
+    const { cartCreate } = await import('./cart.js');
+    return cartCreate(this, dims, periods, reorder);
+  }
+
+  // ---- groups ----
+
+  /** The group of this communicator's ranks (MPI_Comm_group): group rank i is rank i here. */
+  get group(): Group {
+    const be = this.#be;
+    return (this.#group ??= new Group(be.members, be.members[be.rank]!));
+  }
+
+  /**
+   * A communicator of `group`'s members, ranked in the group's order (MPI_Comm_create):
+   * collective over this communicator; non-members get null. The group's members must be
+   * members of this communicator (else ERR_RANK); members that pass different groups get
+   * ERR_COLLECTIVE (disjoint groups, each passed by all of its members, are fine).
+   */
+  async create(group: Group): Promise<Comm | null> {
+    const call = 'create';
+    let bad: Error | undefined;
+    let color = -1;
+    let key = 0;
+    if (!(group instanceof Group)) bad = new TypeError(`create: expected a Group (comm.group or one made from it), got ${group === null ? 'null' : typeof group} (called on rank ${this.rank})`);
+    else {
+      const mine = new Set(this.#be.members);
+      const stranger = group.ranks.find((w) => !mine.has(w));
+      if (stranger !== undefined) bad = new OrchidError('ERR_RANK', `create: the group holds world rank ${stranger}, which is not a member of this communicator (called on rank ${this.rank})`);
+      else if (group.rank !== undefined) {
+        color = groupColor(group.ranks);
+        key = group.rank;
+      }
+    }
+    // a rank with a bad argument still takes part, as a non-member, so no other rank hangs
+    const made = (await this.#split(call, bad ? -1 : color, key, false)) as Comm | null;
+    if (bad) throw bad;
+    if (made && (made.size !== group.size || made.#be.members.some((w, i) => w !== group.ranks[i]))) {
+      const have = new Set(made.#be.members);
+      const missing = group.ranks.filter((w) => !have.has(w));
+      throw new OrchidError(
+        'ERR_COLLECTIVE',
+        `create: rank ${this.rank} passed a group of ${group.size} ranks, but ${missing.length ? `world rank${missing.length > 1 ? 's' : ''} ${missing.join(', ')} of it` : 'some of its members'} passed a different group (every member must pass the same group)`,
+      );
+    }
+    return made;
+  }
+
+  // ---- this process ----
+
+  /** The name of the host this process runs on, as MPI_Get_processor_name (the hostname). */
+  get processorName(): string {
+    return osHostname();
   }
 
   // ---- the job ----
@@ -440,4 +520,15 @@ export class Comm {
     const ended = this.#rt.ended;
     if (ended) throw new OrchidError(ended.code, `${call}: ${ended.message}`);
   }
+}
+
+/** create()'s split colour: the same for the ranks that pass the same group, 0 … 2^52. */
+function groupColor(members: readonly number[]): number {
+  let a = 0x811c9dc5;
+  let b = members.length;
+  for (const w of members) {
+    a = Math.imul(a ^ w, 0x01000193);
+    b = Math.imul(b ^ w, 0x5bd1e995) ^ (b >>> 13);
+  }
+  return (a >>> 0) * 2 ** 20 + ((b >>> 0) & 0xfffff);
 }

@@ -55,6 +55,7 @@ export function track(be: CommBackend): CommBackend {
     size: be.size,
     hostname: be.hostname,
     tagUb: be.tagUb,
+    members: be.members,
     send: (pkt, dest, tag, call) => {
       const r = be.send(pkt, dest, tag, call);
       return r && w(r, call, 1, dest, tag);

@@ -2,8 +2,10 @@
 //   orchidrun (ORCHID_RANK set; ws transport)          -> join-ws.ts
 //   an MPI process manager (mpiexec, srun --mpi=...)   -> join-mpi.ts
 //   nobody (a program started on its own)              -> singleton.ts, a world of one
+import { setWorldRank } from '../codec/index.js';
 import type { Comm } from '../comm/comm.js';
 import { OrchidError } from '../errors.js';
+import { markInitialized } from './lifecycle.js';
 import { joinMpi, mpiLauncher } from './join-mpi.js';
 import { joinWs } from './join-ws.js';
 import { worldOfOne } from './singleton.js';
@@ -17,7 +19,11 @@ let world: Promise<Comm> | undefined;
 
 /** Join the job. Called again, returns the same world communicator. */
 export function init(options: InitOptions = {}): Promise<Comm> {
-  world ??= start(options);
+  world ??= start(options).then((w) => {
+    setWorldRank(w.rank); // names this process in the errors of values it cannot send
+    markInitialized();
+    return w;
+  });
   return world;
 }
 

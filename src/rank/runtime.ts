@@ -3,6 +3,7 @@
 import type { Comm, Runtime } from '../comm/comm.js';
 import { OrchidError } from '../errors.js';
 import { markFinalizing } from '../comm/pending.js';
+import { markFinalized } from './lifecycle.js';
 
 /** What the runtime needs from the job this rank belongs to. */
 export interface Membership {
@@ -50,6 +51,7 @@ export function makeRuntime(job: Membership): Runtime {
         }
         rt.ended = new OrchidError('ERR_FINALIZED', 'finalize() was called on this rank');
         await job.close(rt.ended);
+        markFinalized();
       })();
       return finalizing;
     },

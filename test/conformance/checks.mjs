@@ -6,13 +6,17 @@
 // half of one rank (3 ranks split in two) passes its checks by: a world of one has its own
 // row (singleton).
 import { agreement } from './checks/agreement.mjs';
+import { classes } from './checks/classes.mjs';
 import { collectives } from './checks/collectives.mjs';
 import { communicators } from './checks/communicators.mjs';
 import { errors } from './checks/errors.mjs';
+import { groups } from './checks/groups.mjs';
+import { identity } from './checks/identity.mjs';
 import { nonblocking } from './checks/nonblocking.mjs';
 import { p2p } from './checks/p2p.mjs';
 import { pool } from './checks/pool.mjs';
 import { reduceScatter } from './checks/reduce-scatter.mjs';
+import { topology } from './checks/topology.mjs';
 import { vector } from './checks/vector.mjs';
 
 /** The collectives that also run on a dup() and a split() half. */
@@ -43,5 +47,9 @@ export const checks = [
   ...on('on a split() half', (w) => w.split(w.rank % 2, -w.rank), { skipAlone: true }),
   ...errors,
   ...agreement,
+  ...topology,
+  ...groups,
+  ...identity,
+  ...classes,
   ...pool,
 ];

@@ -1,7 +1,7 @@
 // A TypeScript program using orchid-mpi as a user would, compiled by test/types.test.mjs in a
 // fresh project whose tsconfig brings in no types of its own ("types": []): orchid's .d.ts
 // must bring Node's. Lines under `@ts-expect-error` must be type errors; the rest must compile.
-import { init, testAll, testAny, waitAll, waitAny, waitSome, type Comm, type LocArrays, type Message, type Request, type VSpec } from 'orchid-mpi';
+import { dimsCreate, init, isFinalized, isInitialized, registerClass, testAll, testAny, waitAll, waitAny, waitSome, type CartComm, type Comm, type Group, type LocArrays, type Message, type Request, type Shift, type VSpec } from 'orchid-mpi';
 import { launch, type LaunchOptions } from 'orchid-mpi/launcher';
 import { Pool, TaskError, type MapResult } from 'orchid-mpi/pool';
 
@@ -72,20 +72,5 @@ export async function main(): Promise<void> {
   await w.send(b, 0);
   const opts: LaunchOptions = { np: 2, script: 'x.js' };
   void launch;
-
-  // the task pool: typed items and values
-  const pool = await Pool.start<number, string>(w, { module: new URL('./t.js', import.meta.url), export: 'f' });
-  if (pool) {
-    for await (const r of pool.map([1, 2], { chunk: 2, ordered: false })) {
-      const res: MapResult<string> = r;
-      if (r.error) void (r.error instanceof TaskError);
-      else { const sv: string = r.value; void [sv, res]; }
-    }
-    const one: string = await pool.submit(3);
-    // @ts-expect-error: items are numbers
-    await pool.submit('x');
-    void one;
-    await pool.close({ timeoutMs: 1000 });
-  }
-  void [n, s, v, named, got, text, wrong, after, opts, sumTyped, gatheredTyped, firstDone, tav, someIdx, gv, agv, atv, rs, rsc, loc, locs, nc];
+import { dimsCreate, init, isFinalized, isInitialized, registerClass, testAll, testAny, waitAll, waitAny, waitSome, type CartComm, type Comm, type Group, type LocArrays, type Message, type Request, type Shift, type VSpec } from 'orchid-mpi';
 }

@@ -63,13 +63,18 @@ export class MpiBackend implements CommBackend, MpiColl {
   /** collective calls made on this communicator (for error messages) */
   private seq = 0;
 
+  /** the world rank of each member: the world's own ranks unless given (split() knows them) */
+  members: readonly number[];
+
   constructor(
     readonly proc: MpiProcess,
     readonly handle: number,
+    members?: readonly number[],
   ) {
     const [rank, size] = proc.addon.commInfo(handle);
     this.rank = rank;
     this.size = size;
+    this.members = members ?? Array.from({ length: size }, (_, i) => i);
     this.hostname = osHostname();
     this.tagUb = proc.info.tagUb;
   }
@@ -282,13 +287,24 @@ export class MpiBackend implements CommBackend, MpiColl {
   }
 
   async split(color: number, key: number, shared: boolean, call: string): Promise<CommBackend | null> {
+    let members: readonly number[] | undefined;
     const h = await this.serial(async (seq) => {
       if (CHECK) await agree(this, call, signature(shared ? 'splitShared' : call === 'dup' ? 'dup' : 'split'), undefined, undefined, seq);
       if (shared) return this.proc.wait<number | null>(this.a.split(this.handle, 0, 0, true));
-      const [c, k] = await this.splitRanks(color, key);
+      const [c, k, group] = await this.splitRanks(color, key);
+      members = group.map((r) => this.members[r]!);
       return this.proc.wait<number | null>(this.a.split(this.handle, c, k, false));
     });
-    return h === null ? null : new MpiBackend(this.proc, h);
+    if (h === null) return null;
+    const be = new MpiBackend(this.proc, h, members);
+    // MPI_Comm_split_type chose the members: they tell each other their world ranks (one
+    // allgather on the new communicator, before anyone else can use it)
+    if (shared) {
+      const all = new Int32Array(be.size);
+      await be.coll('allgather', Int32Array.of(this.members[this.rank]!), 1, all, I32);
+      be.members = Array.from(all);
+    }
+    return be;
   }
 
   /**
@@ -297,16 +313,16 @@ export class MpiBackend implements CommBackend, MpiColl {
    * stand for: the colour's place among the non-negative colours in use (a negative colour
    * is MPI_UNDEFINED: no communicator) and this rank's place in its group by (key, rank).
    */
-  private async splitRanks(color: number, key: number): Promise<[number, number]> {
+  private async splitRanks(color: number, key: number): Promise<[number, number, number[]]> {
     const n = this.size;
     const all = new Float64Array(2 * n);
     await this.coll('allgather', Float64Array.of(color, key), 2, all, F64);
-    if (color < 0) return [-1, 0];
+    if (color < 0) return [-1, 0, []];
     const colours = [...new Set(Array.from({ length: n }, (_, i) => all[2 * i]!).filter((x) => x >= 0))].sort((a, b) => a - b);
     const group = Array.from({ length: n }, (_, i) => i)
       .filter((i) => all[2 * i] === color)
       .sort((a, b) => all[2 * a + 1]! - all[2 * b + 1]! || a - b);
-    return [colours.indexOf(color), group.indexOf(this.rank)];
+    return [colours.indexOf(color), group.indexOf(this.rank), group];
   }
 
   abort(code: number): void {

@@ -51,6 +51,10 @@ export class WsBackend implements CommBackend {
     this.hostname = ws.hosts[group[rank]!]!;
   }
 
+  get members(): readonly number[] {
+    return this.group;
+  }
+
   // ---- point to point ----
 
   send(pkt: Packet, dest: number, tag: number, call: string): Promise<void> {
@@ -189,7 +193,7 @@ export class WsBackend implements CommBackend {
       key = this.rank;
     }
     // One allgather agrees on the members and on a context id free on all of them.
-    const all = (await this.collective(call, signature(call as CollKind), true, NO_CHECK, (c) => allgather(c, [color, key, ws.nextCtx]))) as [number, number, number][];
+    const all = (await this.collective(call, signature(call === 'dup' || call === 'splitShared' ? call : 'split'), true, NO_CHECK, (c) => allgather(c, [color, key, ws.nextCtx]))) as [number, number, number][];
     const ctx = Math.max(...all.map((x) => x[2]));
     ws.nextCtx = ctx + 2;
     if (color < 0) return null;
