@@ -7,3 +7,4 @@ export { ANY_SOURCE, ANY_TAG } from './comm/wildcards.js';
 export { OrchidError, isOrchidError, type ErrorCode } from './errors.js';
 export type { Op, OpName } from './comm/ops.js';
 export type { TypedArray } from './codec/typed.js';
+export { wtime, wtick } from './rank/clock.js';

@@ -8,6 +8,7 @@ import type { CommBackend, RawMessage, ReduceCall } from './comm-backend.js';
 import { checkOperand, reducer, type Op, type Reducer } from './ops.js';
 import { Request } from './request.js';
 import { track } from './pending.js';
+import { traceBackend } from './trace.js';
 import { checkRank, checkRoot, checkTag } from './validate.js';
 import { ANY_SOURCE, ANY_TAG } from './wildcards.js';
 
@@ -65,7 +66,7 @@ export class Comm {
   /** @internal communicators come from init(), split(), dup() and splitShared() */
   constructor(rt: Runtime, backend: CommBackend) {
     this.#rt = rt;
-    this.#be = track(backend); // what this rank waits for, for orchidrun's --timeout / Ctrl-C report
+    this.#be = track(traceBackend(backend)); // what this rank waits for (--timeout / Ctrl-C report); calls timed for --trace / --profile
     this.rank = backend.rank;
     this.size = backend.size;
     this.hostname = backend.hostname;
