@@ -14,3 +14,4 @@ export { dimsCreate } from './comm/dims.js';
 export { registerClass, type ClassCodec } from './codec/index.js';
 export { isInitialized, isFinalized } from './rank/lifecycle.js';
 export type { TypedArray } from './codec/typed.js';
+export { wtime, wtick } from './rank/clock.js';

@@ -164,3 +164,16 @@ test('orchidrun --help shows every mpiexec convention', async () => {
     assert.ok(RUN_HELP.includes(flag), `--help mentions ${flag}`);
   }
 });
+
+test('--trace DIR, --profile[=FILE], --live[=PORT]: parsed, bad values named', () => {
+  const a = opts(['--trace', 'out', '--profile', '--live', 'x.js']);
+  assert.deepEqual([a.trace, a.profile, a.live, a.script], ['out', true, true, 'x.js']);
+  const b = opts(['--trace=o2', '--profile=p.json', '--live=8123', 'x.js']);
+  assert.deepEqual([b.trace, b.profile, b.live], ['o2', 'p.json', 8123]);
+  // a value-less --profile does not eat the script
+  assert.equal(opts(['--profile', 'app.js', 'arg']).script, 'app.js');
+  argErr(['--trace'], /option --trace needs a value/);
+  argErr(['--live=http', 'x.js'], /--live=PORT: a port number 0-65535, got "http"/);
+  argErr(['--live=70000', 'x.js'], /--live=PORT: a port number/);
+  argErr(['--profile=', 'x.js'], /--profile= needs a file name/);
+});

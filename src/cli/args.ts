@@ -13,12 +13,16 @@ export type ParsedRun = { kind: 'help' } | { kind: 'version' } | { kind: 'run'; 
 type Key =
   | 'np' | 'hostfile' | 'hosts' | 'ppn' | 'transport' | 'bootstrap' | 'env' | 'genv' | 'export' | 'x'
   | 'timeout' | 'wdir' | 'ssh' | 'iface' | 'tag-output' | 'help' | 'version' | 'configfile'
-  | 'map-by' | 'display-map' | 'bind-to' | 'report-bindings' | 'oversubscribe' | 'output-filename';
+  | 'map-by' | 'display-map' | 'bind-to' | 'report-bindings' | 'oversubscribe' | 'output-filename'
+  | 'trace' | 'profile' | 'live';
 
 const VALUE: ReadonlySet<Key> = new Set<Key>([
   'np', 'hostfile', 'hosts', 'ppn', 'transport', 'bootstrap', 'env', 'genv', 'export', 'x', 'timeout', 'wdir', 'ssh',
-  'iface', 'configfile', 'map-by', 'bind-to', 'output-filename',
+  'iface', 'configfile', 'map-by', 'bind-to', 'output-filename', 'trace',
 ]);
+
+// Options whose value is optional: only --name=VALUE gives one (--profile[=FILE], --live[=PORT]).
+const OPTIONAL: ReadonlySet<Key> = new Set<Key>(['profile', 'live']);
 
 // Long names; each also works with a single dash (MPICH writes -hosts, -ppn, -wdir), and the
 // Open MPI spellings (-H/--host, -machinefile, -N/--npernode, -x) are aliases.
@@ -28,7 +32,7 @@ const LONG: Record<string, Key> = {
   export: 'export', x: 'x', timeout: 'timeout', wdir: 'wdir', ssh: 'ssh', iface: 'iface', 'tag-output': 'tag-output',
   l: 'tag-output', help: 'help', h: 'help', version: 'version', configfile: 'configfile', 'map-by': 'map-by',
   'display-map': 'display-map', 'bind-to': 'bind-to', 'report-bindings': 'report-bindings',
-  oversubscribe: 'oversubscribe', 'output-filename': 'output-filename',
+  oversubscribe: 'oversubscribe', 'output-filename': 'output-filename', trace: 'trace', profile: 'profile', live: 'live',
 };
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -96,6 +100,7 @@ export function parseRunArgs(argv: readonly string[]): ParsedRun {
           return tokens[++i]!.text;
         };
         if (VALUE.has(key)) value = eq >= 0 ? body.slice(eq + 1) : next();
+        else if (OPTIONAL.has(key)) value = eq >= 0 ? body.slice(eq + 1) : undefined;
         else if (eq >= 0) throw usage(`option ${opt} takes no value`);
         switch (key) {
           case 'help':
@@ -186,6 +191,24 @@ export function parseRunArgs(argv: readonly string[]): ParsedRun {
           case 'oversubscribe':
             o.oversubscribe = true;
             break;
+          case 'trace':
+            if (value === '') throw usage(`${opt} needs a directory`);
+            o.trace = value!;
+            break;
+          case 'profile':
+            if (value === '') throw usage(`${opt}= needs a file name`);
+            o.profile = value ?? true;
+            break;
+          case 'live': {
+            if (value === undefined) {
+              o.live = true;
+              break;
+            }
+            const port = Number(value);
+            if (!/^[0-9]+$/.test(value) || port > 65535) throw usage(`${opt}=PORT: a port number 0-65535, got ${JSON.stringify(value)}`);
+            o.live = port;
+            break;
+          }
           case 'output-filename':
             if (value === '') throw usage(`${opt} needs a directory`);
             o.outputFilename = value!;

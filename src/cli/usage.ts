@@ -59,6 +59,14 @@ Options:
       --ssh CMD          ssh command line for the ssh bootstrap (default: ssh)
       --iface NAME|ADDR  interface or address the job advertises (default: the
                          one that routes to the first remote host)
+      --trace DIR        record every call of every rank: DIR/trace.json (Chrome
+                         Trace Event format: ui.perfetto.dev, chrome://tracing)
+                         and DIR/timeline.html (timeline, bytes matrix, per call)
+      --profile[=FILE]   at exit, a summary per call on stderr (count, time,
+                         share, min/max across ranks; bytes per rank pair);
+                         =FILE: also as JSON
+      --live[=PORT]      serve a live page of the job on 127.0.0.1 (URL on
+                         stderr): each rank's current call, rates, pending calls
       -configfile FILE   the MPMD sections, one per line
   -h, --help             show this help
       --version          show the version

@@ -12,6 +12,7 @@ import { Group } from './group.js';
 import { checkOperand, reducer, type Op, type Reducer } from './ops.js';
 import { Request } from './request.js';
 import { track } from './pending.js';
+import { traceBackend } from './trace.js';
 import { checkRank, checkRoot, checkTag } from './validate.js';
 import { alltoallv, gatherv, scatterBlock, sliceResult, type VSpec } from './v-collectives.js';
 import { ANY_SOURCE, ANY_TAG } from './wildcards.js';
@@ -77,7 +78,7 @@ export class Comm {
   /** @internal communicators come from init(), split(), dup() and splitShared() */
   constructor(rt: Runtime, backend: CommBackend) {
     this.#rt = rt;
-    this.#be = track(backend); // what this rank waits for, for orchidrun's --timeout / Ctrl-C report
+    this.#be = track(traceBackend(backend)); // what this rank waits for (--timeout / Ctrl-C report); calls timed for --trace / --profile
     this.rank = backend.rank;
     this.size = backend.size;
     this.hostname = backend.hostname;

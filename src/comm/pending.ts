@@ -76,6 +76,13 @@ export function track(be: CommBackend): CommBackend {
   };
 }
 
+/** The calls waiting now, each described and how long it has waited (ms): orchidrun --live. */
+export function pendingCalls(now = Date.now()): Array<{ call: string; ms: number }> {
+  const out = [...pending.values()].map((c) => ({ call: describeCall(c), ms: now - c.since }));
+  if (finalizingSince !== undefined) out.unshift({ call: 'finalize', ms: now - finalizingSince });
+  return out;
+}
+
 /** finalize() was called on this rank. */
 export function markFinalizing(): void {
   finalizingSince ??= Date.now();

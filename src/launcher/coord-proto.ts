@@ -7,6 +7,10 @@
 //   server -> client  {t:'table', peers}                        once all ranks registered
 //   client -> server  {t:'abort', code, message}
 //   server -> client  {t:'exit', rank, code, signal} | {t:'abort', code, reason} | {t:'init-failed', rank, code, reason}
+//   client -> server  {t:'ping', id}  ->  server -> client {t:'pong', id, now}   the launcher's epoch ms (clock alignment)
+//   client -> server  {t:'trace', rank, names, comms, calls}                    recorded calls (base64 Float64Array, comm/trace-format.ts)
+//   client -> server  {t:'live', rank, host, calls, pending, sentMsgs, ...}     --live, every 250 ms
+//   client -> server  {t:'trace-end', rank, host, origin, clock, totals}         at finalize (or exit)
 
 export const ROLE_CLIENT = 'coord-client';
 export const ROLE_SERVER = 'coord-server';

@@ -1,8 +1,11 @@
 // The job's coordinator, a TCP server in the launcher: authenticates each rank with the
 // job secret (challenge-response both ways), hands out the peer table once all ranks have
-// registered, relays abort requests to the launcher and process exits to the ranks.
+// registered, relays abort requests to the launcher and process exits to the ranks; answers
+// clock pings (the ranks align wtime() to the launcher's clock) and hands the ranks' trace
+// and live reports (orchidrun --trace / --profile / --live) to the launcher.
 import { EventEmitter } from 'node:events';
 import { createServer, type Server, type Socket } from 'node:net';
+import { performance } from 'node:perf_hooks';
 import { checkProof, newNonce, proof, NONCE_BYTES } from '../transport/auth.js';
 import { LineSplitter } from './lines.js';
 import { formatHostPort, MAX_LINE, MAX_UNAUTH_LINE, ROLE_CLIENT, ROLE_SERVER } from './coord-proto.js';
@@ -27,6 +30,8 @@ export interface CoordinatorEvents {
   register: [rank: number, info: unknown];
   table: [peers: unknown[]];
   abort: [rank: number, code: number, message: string];
+  /** a rank's trace, trace-end or live line (see-inside.ts) */
+  report: [rank: number, msg: Record<string, unknown>];
 }
 
 export class Coordinator extends EventEmitter<CoordinatorEvents> {
@@ -101,6 +106,15 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
         }
         clearTimeout(timer);
         lines.maxLine = MAX_LINE; // now trusted
+        return;
+      }
+      if (msg.t === 'ping') {
+        // answered at once: the rank takes the midpoint of its round trip as this moment
+        this.send(conn, { t: 'pong', id: msg.id, now: performance.timeOrigin + performance.now() });
+        return;
+      }
+      if (msg.t === 'trace' || msg.t === 'trace-end' || msg.t === 'live') {
+        this.emit('report', conn.rank, msg);
         return;
       }
       if (msg.t === 'abort') {

@@ -4,6 +4,7 @@ import { JobRun, type Job } from './job.js';
 import { MpiexecJob, autoPicksMpi } from './mpiexec.js';
 import { planJob, type LaunchOptions } from './job-plan.js';
 import { jobMapLines, outputDir, withOutputFiles } from './job-map.js';
+import { SeeInside } from './see-inside.js';
 
 export type { Job, JobResult, OutputLine } from './job.js';
 export type { LaunchOptions, LaunchSection, TransportName } from './job-plan.js';
@@ -21,10 +22,10 @@ export function launch(opts: LaunchOptions): Job {
   const files = opts.outputFilename !== undefined ? outputDir(opts.outputFilename) : undefined;
   let job: Job;
   if (opts.transport === 'mpi' || ((opts.transport ?? 'auto') === 'auto' && autoPicksMpi())) {
-    job = new MpiexecJob(opts); // prints its own --display-map
+    job = new MpiexecJob(opts, (np) => SeeInside.from(opts, np, opts.script ?? opts.sections?.[0]?.script ?? '')); // prints its own --display-map
   } else {
     const plan = planJob(opts);
-    const run = new JobRun(plan);
+    const run = new JobRun(plan, SeeInside.from(opts, plan.placement.np, plan.script));
     job = run;
     // --display-map: before anything the ranks print
     if (plan.displayMap) for (const text of jobMapLines(plan)) run.output.push({ rank: -1, stream: 'stdout', text });

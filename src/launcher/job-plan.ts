@@ -84,6 +84,12 @@ export interface LaunchOptions {
   oversubscribe?: boolean;
   /** Also write each rank's output into DIR/1/rank.N/stdout and …/stderr (Open MPI's layout). */
   outputFilename?: string;
+  /** Write DIR/trace.json (Chrome Trace Event format) and DIR/timeline.html at the end (see-inside.ts). */
+  trace?: string;
+  /** Print an mpiP-style summary of the calls at the end (output lines of rank -1); a string: also as JSON into that file. */
+  profile?: boolean | string;
+  /** Serve a live page of the job on 127.0.0.1 (its URL is the first output line); a number: that port. */
+  live?: boolean | number;
 }
 
 export interface JobPlan {

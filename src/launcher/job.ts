@@ -16,6 +16,7 @@ import type { ProxyLink } from './proxy-link.js';
 import { AsyncQueue } from './queue.js';
 import { addressTowards } from './ssh.js';
 import { slurmNodeAddr } from './slurm.js';
+import type { SeeInside } from './see-inside.js';
 
 export interface OutputLine {
   rank: number;
@@ -56,6 +57,8 @@ const DESTROY_AFTER_MS = 3000;
 // How long the launcher waits for every rank's answer to "what are you waiting for"
 // (a proxy answers for a busy rank after its own, shorter wait).
 const PENDING_REPORT_MS = 2500;
+// How long the end of a --trace/--profile job waits for the totals of ranks that exited 0.
+const SEE_SETTLE_MS = 2000;
 // At most this many per-rank lines in that report.
 const PENDING_LINES = 64;
 
@@ -88,10 +91,15 @@ export class JobRun implements Job {
   private queryId = 0;
   private readonly queries = new Map<number, { answers: Map<number, string>; live: number; finish: () => void }>();
   private interrupting = false;
+  private seeSettled = false;
   /** a victim's failure, held back for CULPRIT_WAIT_MS in case the rank that caused it reports */
   private victim: { result: JobResult; timer: NodeJS.Timeout } | undefined;
 
-  constructor(private readonly plan: JobPlan) {
+  constructor(
+    private readonly plan: JobPlan,
+    /** --trace / --profile / --live */
+    private readonly see?: SeeInside,
+  ) {
     this.np = plan.placement.np;
     this.ranks = plan.placement.ranks.map((r) => ({ host: r.host, exited: false }));
     this.addr = plan.addr ?? '127.0.0.1';
@@ -116,6 +124,10 @@ export class JobRun implements Job {
       }
       const coord = new Coordinator({ secret: this.secret, size: this.np, host: this.addr });
       this.coordinator = coord;
+      if (this.see) {
+        this.see.attach(coord);
+        for (const text of await this.see.start()) this.output.push({ rank: -1, stream: 'stderr', text });
+      }
       coord.on('abort', (rank, code, message) => {
         const cause = `called abort(${code})${message ? `: ${message}` : ''}`;
         this.end({ code, failed: { rank, host: this.ranks[rank]!.host, cause }, message: `rank ${rank} on host ${this.ranks[rank]!.host} ${cause}` });
@@ -165,6 +177,7 @@ export class JobRun implements Job {
         // a remote proxy sets ORCHID_ADDR to its host's address on the route to the coordinator
         ...(host.local ? { ORCHID_ADDR: this.addr } : {}),
         ORCHID_SECRET_FD: String(SECRET_FD),
+        ...this.see?.rankEnv(),
       },
       ranks: host.ranks.map((rank) => {
         const r = p.placement.ranks[rank]!;
@@ -246,6 +259,7 @@ export class JobRun implements Job {
     const st = this.ranks[rank];
     if (!st || st.exited) return;
     st.exited = true;
+    this.see?.rankEnded(rank);
     this.coordinator?.rankExited(rank, code, signal);
     st.code = code;
     if (this.ending || (code === 0 && !signal)) return;
@@ -382,6 +396,13 @@ export class JobRun implements Job {
 
   private maybeFinish(): void {
     if (this.finished || !this.started || this.openLinks > 0) return;
+    if (this.see && !this.seeSettled) {
+      // the trace's last lines from ranks that ended well may still be on their way
+      this.seeSettled = true;
+      const ok = this.ranks.flatMap((r, i) => (r.code === 0 ? [i] : []));
+      void this.see.settle(ok, SEE_SETTLE_MS).then(() => this.maybeFinish());
+      return;
+    }
     if (this.victim && !this.ending) {
       this.failWith(this.victim.result); // everyone is gone: the held-back failure is the answer
       return;
@@ -391,6 +412,7 @@ export class JobRun implements Job {
     this.stopStdin?.();
     void this.coordinator?.close();
     for (const l of this.links) l.hangUp();
+    for (const text of this.see?.finish() ?? []) this.output.push({ rank: -1, stream: 'stderr', text });
     this.output.end();
     this.resolveDone(this.ending ?? { code: 0 });
   }

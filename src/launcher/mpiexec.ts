@@ -18,7 +18,10 @@ import { jobMapLines } from './job-map.js';
 import { planJob } from './job-plan.js';
 import { AsyncQueue } from './queue.js';
 import { findOnPath, rankCommand } from './script.js';
-import { splitCommand } from './ssh.js';
+import { addressTowards, splitCommand } from './ssh.js';
+import { Coordinator } from './coordinator.js';
+import type { SeeInside } from './see-inside.js';
+import { newSecret } from '../transport/auth.js';
 
 export type MpiFlavor = 'mpich' | 'openmpi';
 
@@ -164,13 +167,54 @@ export class MpiexecJob implements Job {
   private kills = 0;
   private firstCode: number | undefined;
   private guardProc: ChildProcess | undefined;
+  private see: SeeInside | undefined;
+  private coordinator: Coordinator | undefined;
 
-  constructor(private readonly opts: LaunchOptions) {
+  constructor(
+    private readonly opts: LaunchOptions,
+    /** --trace / --profile / --live for a job of np ranks */
+    seeFor?: (np: number) => SeeInside | undefined,
+  ) {
     this.done = new Promise((r) => (this.resolveDone = r));
     const { cmd, np, timeout, tagOutput, plan } = mpiexecCommand(opts);
     this.np = np;
+    this.see = seeFor?.(np);
     if (plan.displayMap) for (const text of jobMapLines(plan)) this.output.push({ rank: -1, stream: 'stdout', text });
-    this.start(cmd, timeout, tagOutput);
+    if (!this.see) this.start(cmd, timeout, tagOutput);
+    else
+      this.startSeen(this.see, cmd, plan).then(
+        () => this.start(cmd, timeout, tagOutput),
+        (e: unknown) => {
+          this.output.push({ rank: -1, stream: 'stderr', text: `orchidrun: could not start the job: ${(e as Error).message}` });
+          this.output.end();
+          this.resolveDone({ code: 255, message: `could not start the job: ${(e as Error).message}` });
+        },
+      );
+  }
+
+  /**
+   * The coordinator the ranks ship their trace to (rank/join-mpi.ts): on the address that
+   * routes to the first remote host (127.0.0.1 when all are this one); its key goes in
+   * mpiexec's environment only (-genvlist / -x NAME: never on a command line).
+   */
+  private async startSeen(see: SeeInside, cmd: MpiexecCommand, plan: JobPlan): Promise<void> {
+    const remote = plan.placement.hosts.find((h) => !h.local);
+    const host = this.opts.iface !== undefined && isIP(this.opts.iface) ? this.opts.iface : remote ? await addressTowards(remote.name, plan.ssh) : '127.0.0.1';
+    const key = newSecret();
+    const coord = new Coordinator({ secret: key, size: this.np, host });
+    this.coordinator = coord;
+    see.attach(coord);
+    const addr = await coord.start();
+    for (const text of await see.start()) this.output.push({ rank: -1, stream: 'stderr', text });
+    const env = { ...see.rankEnv(), ORCHID_COORD: addr };
+    cmd.env.ORCHID_TRACE_KEY = key.toString('base64');
+    const pre: string[] = [];
+    for (const [k, v] of Object.entries(env)) {
+      cmd.env[k] = v;
+      pre.push(...(cmd.flavor === 'mpich' ? ['-genv', k, v] : ['-x', `${k}=${v}`]));
+    }
+    pre.push(...(cmd.flavor === 'mpich' ? ['-genvlist', 'ORCHID_TRACE_KEY'] : ['-x', 'ORCHID_TRACE_KEY']));
+    cmd.args.unshift(...pre);
   }
 
   private start(cmd: MpiexecCommand, timeout: number | undefined, tagOutput: boolean): void {
@@ -214,10 +258,20 @@ export class MpiexecJob implements Job {
     lines(child.stderr!, 'stderr');
     let exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
     let timer: NodeJS.Timeout | undefined;
+    let settled = false;
     const finish = () => {
       if (!exit || open > 0) return;
+      if (this.see && !settled) {
+        // the trace's last lines may still be on their way from ranks that ended well
+        settled = true;
+        const all = exit.code === 0 ? Array.from({ length: this.np }, (_, i) => i) : [];
+        void this.see.settle(all, 2000).then(finish);
+        return;
+      }
       if (timer) clearTimeout(timer);
       this.guardProc?.stdin?.end();
+      for (const text of this.see?.finish() ?? []) this.output.push({ rank: -1, stream: 'stderr', text });
+      void this.coordinator?.close();
       this.output.end();
       const { code, signal } = exit;
       let status = this.timedOut ? 124 : code ?? 128 + (signal ? signalNumber(signal) : 0);

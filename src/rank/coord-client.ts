@@ -19,7 +19,18 @@ export interface CoordClient {
   abort(code: number, message: string): Promise<void>;
   /** Clean close at finalize (no 'lost' event). */
   close(): void;
+  /** The launcher's clock (epoch ms) when it answered one ping. */
+  ping(): Promise<number>;
+  /** One line to the coordinator (trace and live reports); false when it could not be queued or too much is queued. */
+  post(msg: Record<string, unknown>): boolean;
+  /** Resolves once everything posted so far is written to the socket. */
+  flush(): Promise<void>;
 }
+
+/** Bytes queued on the coordinator connection past which post() refuses (trace chunks are dropped). */
+const POST_HIGH_WATER = 64 * 1024 * 1024;
+/** A clock ping not answered in this time fails (the clock stays unaligned). */
+const PING_TIMEOUT_MS = 5000;
 
 export interface ConnectOptions {
   coord: string;
@@ -39,6 +50,8 @@ class Client implements CoordClient {
   private readonly held = new Map<string, unknown[][]>();
   private closing = false;
   private aborted = false;
+  private pings = new Map<number, { resolve: (now: number) => void; reject: (e: Error) => void }>();
+  private pingId = 0;
 
   constructor(private readonly sock: Socket) {}
 
@@ -65,7 +78,12 @@ class Client implements CoordClient {
   }
 
   message(msg: Record<string, unknown>): void {
-    if (msg.t === 'exit') this.emit('exit', msg.rank, msg.code ?? null, msg.signal ?? null);
+    if (msg.t === 'pong') {
+      const p = this.pings.get(msg.id as number);
+      this.pings.delete(msg.id as number);
+      if (this.pings.size === 0) this.sock.unref();
+      p?.resolve(Number(msg.now));
+    } else if (msg.t === 'exit') this.emit('exit', msg.rank, msg.code ?? null, msg.signal ?? null);
     else if (msg.t === 'abort') {
       this.aborted = true;
       this.emit('abort', msg.code, msg.reason);
@@ -73,6 +91,8 @@ class Client implements CoordClient {
   }
 
   closed(): void {
+    for (const p of this.pings.values()) p.reject(new OrchidError('ERR_TRANSPORT', 'the coordinator connection closed during a clock ping'));
+    this.pings.clear();
     if (!this.closing && !this.aborted) this.emit('lost');
   }
 
@@ -86,6 +106,44 @@ class Client implements CoordClient {
         err ? reject(new OrchidError('ERR_TRANSPORT', `abort(${code}): ${err.message}`, { cause: err })) : resolve(),
       );
     });
+  }
+
+  ping(): Promise<number> {
+    return new Promise((resolve, reject) => {
+      if (this.sock.destroyed || !this.sock.writable) {
+        reject(new OrchidError('ERR_TRANSPORT', 'init: the coordinator connection is closed'));
+        return;
+      }
+      const id = ++this.pingId;
+      const timer = setTimeout(() => {
+        if (!this.pings.delete(id)) return;
+        if (this.pings.size === 0) this.sock.unref();
+        reject(new OrchidError('ERR_TIMEOUT', `the coordinator did not answer a clock ping within ${PING_TIMEOUT_MS / 1000} s`));
+      }, PING_TIMEOUT_MS);
+      this.pings.set(id, {
+        resolve: (now) => {
+          clearTimeout(timer);
+          resolve(now);
+        },
+        reject: (e) => {
+          clearTimeout(timer);
+          reject(e);
+        },
+      });
+      this.sock.ref(); // the answer keeps this rank alive
+      this.sock.write(JSON.stringify({ t: 'ping', id }) + '\n');
+    });
+  }
+
+  post(msg: Record<string, unknown>): boolean {
+    if (this.sock.destroyed || !this.sock.writable || this.sock.writableLength > POST_HIGH_WATER) return false;
+    this.sock.write(JSON.stringify(msg) + '\n');
+    return true;
+  }
+
+  flush(): Promise<void> {
+    if (this.sock.destroyed || !this.sock.writable) return Promise.resolve();
+    return new Promise((resolve) => this.sock.write('', () => resolve()));
   }
 
   close(): void {

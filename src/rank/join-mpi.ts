@@ -8,6 +8,10 @@ import { OrchidError } from '../errors.js';
 import { loadAddon } from '../transport/mpi/addon.js';
 import { MpiProcess } from '../transport/mpi/process.js';
 import { makeRuntime } from './runtime.js';
+import { traceModes } from '../comm/trace.js';
+import { alignClock } from './clock.js';
+import { connectCoordinator, type CoordClient } from './coord-client.js';
+import { attachTrace } from './trace-ship.js';
 
 /**
  * Which MPI's process manager started this process, from its environment, and the job size it
@@ -81,6 +85,7 @@ export async function joinMpi(): Promise<Comm> {
   }
   // finalize's own communicator (MpiBackend.finalize)
   const life = await proc.wait<number | null>(addon.split(0, 0, be.rank, false));
+  const coord = await traceConnection(env, be.rank, be.size, be.hostname);
   const rt = makeRuntime({
     failAll: (err) => proc.failAll(err),
     abort: async (code, message) => {
@@ -88,7 +93,10 @@ export async function joinMpi(): Promise<Comm> {
       addon.abort(code); // MPI_Abort: does not return
     },
     sync: () => be.finalize(life!),
-    close: async (ended) => proc.failAll(ended),
+    close: async (ended) => {
+      proc.failAll(ended);
+      coord?.close();
+    },
   });
   // A program that ends normally without finalize() is finalized here, as with ws (Open MPI
   // otherwise reports an "abnormal termination"); a failing exit is left to mpiexec to report.
@@ -104,4 +112,26 @@ export async function joinMpi(): Promise<Comm> {
     }
   });
   return (rt.world = new Comm(rt, be));
+}
+
+/**
+ * orchidrun --transport mpi with --trace / --profile / --live: the launcher runs a coordinator
+ * for the trace (ORCHID_COORD, its key in ORCHID_TRACE_KEY, passed in mpiexec's environment,
+ * never on its command line). This rank registers there, aligns its clock to the launcher's
+ * and ships its calls there as on ws. Without it (plain mpiexec, or no such flag) nothing.
+ */
+async function traceConnection(env: NodeJS.ProcessEnv, rank: number, size: number, host: string): Promise<CoordClient | undefined> {
+  if (!traceModes || !env.ORCHID_COORD || !env.ORCHID_TRACE_KEY) return undefined;
+  const coord = await connectCoordinator({
+    coord: env.ORCHID_COORD,
+    secret: Buffer.from(env.ORCHID_TRACE_KEY, 'base64'),
+    rank,
+    size,
+    info: null,
+    timeoutMs: Number(env.ORCHID_INIT_TIMEOUT) > 0 ? Number(env.ORCHID_INIT_TIMEOUT) : 60_000,
+  });
+  coord.on('lost', () => {}); // the job goes on without its trace (mpiexec owns the ranks' lives)
+  await alignClock(() => coord.ping());
+  attachTrace(coord, rank, host);
+  return coord;
 }

@@ -11,6 +11,8 @@ import { connectCoordinator, type CoordClient } from './coord-client.js';
 import { describeError, readSecret, report, watchLauncher } from './launcher-pipe.js';
 import { track } from '../comm/pending.js';
 import { makeRuntime } from './runtime.js';
+import { alignClock } from './clock.js';
+import { attachTrace } from './trace-ship.js';
 
 // 1 MiB: the RTS/CTS round trip of a rendezvous was ~35 % of a 256 KB message and ~20 % of
 // a 1 MB one between two ranks here; the credit window still bounds what a receiver buffers
@@ -76,6 +78,8 @@ export async function joinWs(env: NodeJS.ProcessEnv, timeoutMs: number | undefin
     await mesh.close();
     throw e;
   }
+  await alignClock(() => coord.ping()); // wtime() on the launcher's clock; the trace's time base
+  attachTrace(coord, rank, host);
   const table = coord.table as PeerAddress[];
   table.forEach((p, i) => (hosts[i] = p.host));
   mesh.setPeers(table);

@@ -4,6 +4,8 @@ import type { Comm, Runtime } from '../comm/comm.js';
 import { OrchidError } from '../errors.js';
 import { markFinalizing } from '../comm/pending.js';
 import { markFinalized } from './lifecycle.js';
+import { traceCall, traceNow } from '../comm/trace.js';
+import { endTrace } from './trace-ship.js';
 
 /** What the runtime needs from the job this rank belongs to. */
 export interface Membership {
@@ -40,15 +42,20 @@ export function makeRuntime(job: Membership): Runtime {
       markFinalizing();
       finalizing ??= (async () => {
         if (rt.ended) return;
+        const t0 = traceNow();
         try {
           await job.sync(rt.world!);
         } catch (e) {
+          traceCall('finalize', t0, true);
+          await endTrace();
           // a rank that ends (or dies) without finalize leaves the others' finalize without it:
           // say so, instead of only naming the rank that is gone
           if (e instanceof OrchidError && e.code === 'ERR_PEER_LOST' && !/without calling finalize/.test(e.message))
             throw new OrchidError('ERR_PEER_LOST', `${e.message} (it ended without completing finalize: every rank must call finalize)`, { cause: e });
           throw e;
         }
+        traceCall('finalize', t0);
+        await endTrace(); // orchidrun --trace / --profile: this rank's calls go to the launcher now
         rt.ended = new OrchidError('ERR_FINALIZED', 'finalize() was called on this rank');
         await job.close(rt.ended);
         markFinalized();

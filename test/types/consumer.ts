@@ -1,12 +1,16 @@
 // A TypeScript program using orchid-mpi as a user would, compiled by test/types.test.mjs in a
 // fresh project whose tsconfig brings in no types of its own ("types": []): orchid's .d.ts
 // must bring Node's. Lines under `@ts-expect-error` must be type errors; the rest must compile.
-import { dimsCreate, init, isFinalized, isInitialized, registerClass, testAll, testAny, waitAll, waitAny, waitSome, type CartComm, type Comm, type Group, type LocArrays, type Message, type Request, type Shift, type VSpec } from 'orchid-mpi';
+import { dimsCreate, init, isFinalized, isInitialized, registerClass, testAll, testAny, waitAll, waitAny, waitSome, wtick, wtime, type CartComm, type Comm, type Group, type LocArrays, type Message, type Request, type Shift, type VSpec } from 'orchid-mpi';
 import { launch, type LaunchOptions } from 'orchid-mpi/launcher';
 import { Pool, TaskError, type MapResult } from 'orchid-mpi/pool';
 
 export async function main(): Promise<void> {
   const w: Comm = await init();
+  const secs: number = wtime() + wtick();
+  const seen: LaunchOptions = { script: 'a.js', trace: 'out', profile: 'p.json', live: 8080 };
+  // @ts-expect-error: --live takes a port number
+  const badLive: LaunchOptions = { script: 'a.js', live: 'x' };
 
   // custom ops are tied to the value's type
   const n: number = await w.allreduce(1, (a, b) => a + b);

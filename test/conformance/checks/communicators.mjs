@@ -1,9 +1,21 @@
 // Conformance checks, communicators: the world init() gives, split/dup with their own
 // contexts and ranks, splitShared by host.
 import assert from 'node:assert/strict';
+import { wtick, wtime } from 'orchid-mpi';
 import { range } from './common.mjs';
 
 export const communicators = [
+  ['wtime: seconds on one time base, monotonic; wtick: its error bound', async (w) => {
+    const a = wtime();
+    const b = wtime();
+    assert.ok(b >= a && a > 1.6e9, `wtime() is epoch seconds: ${a}`);
+    assert.ok(wtick() > 0 && wtick() < 0.5, `wtick() ${wtick()}`);
+    // every rank's clock agrees with rank 0's within the job's error bounds and a barrier's skew
+    const t0 = await w.bcast(w.rank === 0 ? wtime() : undefined, 0);
+    const now = wtime();
+    assert.ok(now >= t0 - 2 * (await w.allreduce(wtick(), 'max')) - 0.05, `rank ${w.rank}: ${now} is before rank 0's ${t0}`);
+    assert.ok(now - t0 < 30, 'within the same half minute');
+  }],
   ['init: rank, size, hostname', async (w) => {
     assert.ok(Number.isInteger(w.rank) && w.rank >= 0 && w.rank < w.size);
     assert.equal(typeof w.hostname, 'string');

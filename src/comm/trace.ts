@@ -1,0 +1,318 @@
+// The recorder behind orchidrun --trace / --profile / --live: every call a Comm hands to its
+// CommBackend is timed here, with its peer (as a world rank), tag, bytes and communicator.
+// traceBackend() wraps a backend once, when the Comm is made; with ORCHID_TRACE unset it
+// returns the backend itself, so an untraced job pays nothing per call. Calls go into a
+// Float64Array (trace-format.ts) handed to a sink in chunks (rank/trace-ship.ts sends them to
+// the launcher); per-call counts and times and the bytes sent to each rank are kept apart
+// from the chunks, so the profile stays exact when chunks are dropped.
+import { performance } from 'node:perf_hooks';
+import { isTypedArray, type Packet } from '../codec/index.js';
+import type { CommBackend, RawMessage } from './comm-backend.js';
+import {
+  F_BYTES, F_CALL, F_COMM, F_FLAGS, F_PEER, F_T0, F_T1, F_TAG, FAILED, FIELDS, HALF, parseTraceModes, RECV, SEND,
+  type TraceComm, type TraceModes,
+} from './trace-format.js';
+import { ANY_SOURCE } from './wildcards.js';
+
+/** What this rank records, from ORCHID_TRACE (set by orchidrun); undefined: nothing. */
+export const traceModes: TraceModes | undefined = parseTraceModes(process.env.ORCHID_TRACE);
+
+/** Calls per chunk handed to the sink (ORCHID_TRACE_CHUNK). */
+const CHUNK = Math.max(16, Number(process.env.ORCHID_TRACE_CHUNK) || 16384);
+
+/** A chunk of calls and the names and communicators first used since the previous one. */
+export interface TraceChunk {
+  calls: Float64Array;
+  names: string[];
+  comms: TraceComm[];
+}
+
+/** Totals kept whether or not the calls themselves are shipped. */
+export interface TraceTotals {
+  names: string[];
+  /** per name: calls counted, total ms */
+  count: number[];
+  totalMs: number[];
+  /** per world rank: point-to-point bytes and messages this rank sent there */
+  sentBytes: number[];
+  sentMsgs: number[];
+  recvBytes: number;
+  recvMsgs: number;
+  /** calls not shipped (the sink refused their chunk) */
+  dropped: number;
+  /** performance.now() when the world communicator was made, and now */
+  startMs: number;
+  endMs: number;
+}
+
+const names: string[] = [];
+const nameIds = new Map<string, number>();
+const count: number[] = [];
+const totalMs: number[] = [];
+const comms: TraceComm[] = [];
+let shippedNames = 0;
+let shippedComms = 0;
+let sentBytes = new Float64Array(0);
+let sentMsgs = new Float64Array(0);
+let recvBytes = 0;
+let recvMsgs = 0;
+let dropped = 0;
+let startMs = 0;
+let buf = new Float64Array(traceModes?.events ? CHUNK * FIELDS : 0);
+let n = 0;
+let sink: ((chunk: TraceChunk) => boolean) | undefined;
+
+const now = (): number => performance.now();
+
+function nameId(call: string): number {
+  let id = nameIds.get(call);
+  if (id === undefined) {
+    id = names.length;
+    names.push(call);
+    nameIds.set(call, id);
+    count.push(0);
+    totalMs.push(0);
+  }
+  return id;
+}
+
+function chunk(): TraceChunk {
+  const c: TraceChunk = { calls: buf.subarray(0, n * FIELDS), names: names.slice(shippedNames), comms: comms.slice(shippedComms) };
+  shippedNames = names.length;
+  shippedComms = comms.length;
+  return c;
+}
+
+function flushChunk(): void {
+  if (n === 0) return;
+  if (sink?.(chunk())) buf = new Float64Array(CHUNK * FIELDS);
+  else dropped += n;
+  n = 0;
+}
+
+/** One call, finished. */
+function record(call: number, t0: number, t1: number, peer: number, tag: number, bytes: number, comm: number, flags: number): void {
+  if ((flags & HALF) === 0) {
+    count[call]!++;
+    totalMs[call]! += t1 - t0;
+  }
+  if (flags & SEND) {
+    if (peer >= 0 && bytes >= 0) {
+      sentBytes[peer]! += bytes;
+      sentMsgs[peer]!++;
+    }
+  } else if (flags & RECV && bytes >= 0) {
+    recvBytes += bytes;
+    recvMsgs++;
+  }
+  if (buf.length === 0) return;
+  const o = n * FIELDS;
+  buf[o + F_CALL] = call;
+  buf[o + F_T0] = t0;
+  buf[o + F_T1] = t1;
+  buf[o + F_PEER] = peer;
+  buf[o + F_TAG] = tag;
+  buf[o + F_BYTES] = bytes;
+  buf[o + F_COMM] = comm;
+  buf[o + F_FLAGS] = flags;
+  if (++n === CHUNK) flushChunk();
+}
+
+/** Where full chunks go; returns false when it cannot take one (the calls are counted as dropped). */
+export function setTraceSink(fn: (chunk: TraceChunk) => boolean): void {
+  sink = fn;
+}
+
+/** The calls not shipped yet (the last chunk), for finalize. */
+export function takeTraceChunk(): TraceChunk | undefined {
+  if (buf.length === 0) return undefined;
+  const c = chunk();
+  buf = new Float64Array(CHUNK * FIELDS);
+  n = 0;
+  return c;
+}
+
+export function traceTotals(): TraceTotals {
+  return {
+    names: [...names], count: [...count], totalMs: [...totalMs], sentBytes: [...sentBytes], sentMsgs: [...sentMsgs],
+    recvBytes, recvMsgs, dropped, startMs, endMs: now(),
+  };
+}
+
+/** Messages and bytes moved so far (the live view's rates). */
+export function traceCounters(): { sentMsgs: number; sentBytes: number; recvMsgs: number; recvBytes: number } {
+  let m = 0;
+  let b = 0;
+  for (let i = 0; i < sentMsgs.length; i++) {
+    m += sentMsgs[i]!;
+    b += sentBytes[i]!;
+  }
+  return { sentMsgs: m, sentBytes: b, recvMsgs, recvBytes };
+}
+
+/** performance.now(), the clock of the calls recorded. */
+export const traceNow = now;
+
+/** A call that is not a backend call (finalize), on the world, started at `t0`. */
+export function traceCall(call: string, t0: number, failed = false): void {
+  if (traceModes) record(nameId(call), t0, now(), -1, -1, -1, 0, failed ? FAILED : 0);
+}
+
+/** Payload bytes of a value when cheaply known: typed arrays, Buffers, numbers. */
+function sizeOf(v: unknown): number {
+  if (isTypedArray(v)) return v.byteLength;
+  if (typeof v === 'number' || typeof v === 'bigint') return 8;
+  return -1;
+}
+
+/** Bytes of all parts when every one is known, else -1. */
+function sizeOfAll(parts: readonly unknown[]): number {
+  if (!Array.isArray(parts)) return -1;
+  let s = 0;
+  for (const p of parts) {
+    const b = sizeOf(p);
+    if (b < 0) return -1;
+    s += b;
+  }
+  return s;
+}
+
+const traced = new WeakSet<CommBackend>();
+
+/**
+ * `be` with every call recorded (when ORCHID_TRACE asks for it; else `be` itself). The first
+ * backend wrapped is the world; communicators made by split/dup/splitShared come back
+ * already wrapped, named after their parent. A new CommBackend method is one line below.
+ */
+export function traceBackend(be: CommBackend): CommBackend {
+  if (!traceModes || traced.has(be)) return be;
+  if (comms.length === 0) {
+    startMs = now();
+    sentBytes = new Float64Array(be.size);
+    sentMsgs = new Float64Array(be.size);
+    return wrap(be, { id: '0', size: be.size, world: Array.from({ length: be.size }, (_, i) => i) });
+  }
+  // a communicator made some other way than split
+  return wrap(be, { id: `?${comms.length}`, size: be.size, world: [...be.members] });
+}
+
+function wrap(be: CommBackend, info: TraceComm): CommBackend {
+  const c = comms.length;
+  comms.push(info);
+  const w = info.world;
+  let splits = 0;
+  const peerOf = (r: number): number => (r >= 0 && r < w.length ? w[r]! : -1);
+
+  /** Records `p`'s call when it settles. */
+  const watch = <T>(call: string, peer: number, bytes: () => number, flags: number, start: () => Promise<T>): Promise<T> => {
+    const id = nameId(call);
+    const t0 = now();
+    return start().then(
+      (v) => {
+        record(id, t0, now(), peer, -1, bytes(), c, flags);
+        return v;
+      },
+      (e: unknown) => {
+        record(id, t0, now(), peer, -1, -1, c, flags | FAILED);
+        throw e;
+      },
+    );
+  };
+  const unknown = (): number => -1;
+  const got = (call: string, t0: number, m: RawMessage): RawMessage => {
+    record(nameId(call), t0, now(), peerOf(m.source), m.tag, m.written ?? m.packet.bytes.byteLength, c, RECV);
+    return m;
+  };
+  const prepared = (prepare: () => Packet, out: { bytes: number }) => (): Packet => {
+    const p = prepare();
+    out.bytes = p.bytes.byteLength;
+    return p;
+  };
+
+  const out: CommBackend = {
+    rank: be.rank,
+    size: be.size,
+    hostname: be.hostname,
+    tagUb: be.tagUb,
+    members: be.members,
+    send: (pkt, dest, tag, call) => {
+      const t0 = now();
+      const r = be.send(pkt, dest, tag, call);
+      const flags = call === 'sendrecv' ? SEND | HALF : SEND;
+      const id = nameId(call);
+      const bytes = pkt.bytes.byteLength;
+      const peer = peerOf(dest);
+      if (r === undefined) {
+        record(id, t0, now(), peer, tag, bytes, c, flags);
+        return r;
+      }
+      return r.then(
+        () => record(id, t0, now(), peer, tag, bytes, c, flags),
+        (e: unknown) => {
+          record(id, t0, now(), peer, tag, bytes, c, flags | FAILED);
+          throw e;
+        },
+      );
+    },
+    recv: (source, tag, call, into) => {
+      const t0 = now();
+      const r = be.recv(source, tag, call, into);
+      if (!(r instanceof Promise)) return got(call, t0, r);
+      return r.then(
+        (m) => got(call, t0, m),
+        (e: unknown) => {
+          record(nameId(call), t0, now(), source === ANY_SOURCE ? -1 : peerOf(source), tag, -1, c, RECV | FAILED);
+          throw e;
+        },
+      );
+    },
+    probe: (source, tag, call) => {
+      const t0 = now();
+      return be.probe(source, tag, call).then(
+        (st) => {
+          record(nameId(call), t0, now(), peerOf(st.source), st.tag, st.bytes, c, 0);
+          return st;
+        },
+        (e: unknown) => {
+          record(nameId(call), t0, now(), source === ANY_SOURCE ? -1 : peerOf(source), tag, -1, c, FAILED);
+          throw e;
+        },
+      );
+    },
+    iprobe: (source, tag) => {
+      const t0 = now();
+      const st = be.iprobe(source, tag);
+      record(nameId('iprobe'), t0, now(), st ? peerOf(st.source) : -1, st ? st.tag : tag, st ? st.bytes : -1, c, 0);
+      return st;
+    },
+    barrier: (call) => watch(call ?? 'barrier', -1, unknown, 0, () => be.barrier(call)),
+    bcast: (root, prepare, check) => {
+      const b = { bytes: -1 };
+      return watch('bcast', peerOf(root), () => b.bytes, 0, () => be.bcast(root, prepared(prepare, b), check));
+    },
+    scatter: (root, prepare, check) => {
+      const b = { bytes: -1 };
+      const parts = (): Packet[] => {
+        const ps = prepare();
+        b.bytes = ps.reduce((s, p) => s + p.bytes.byteLength, 0);
+        return ps;
+      };
+      return watch('scatter', peerOf(root), () => b.bytes, 0, () => be.scatter(root, parts, check));
+    },
+    gather: (value, root, all, call, check) => watch(call, all ? -1 : peerOf(root), () => sizeOf(value), 0, () => be.gather(value, root, all, call, check)),
+    alltoall: (parts, check, call) => watch(call ?? 'alltoall', -1, () => sizeOfAll(parts), 0, () => be.alltoall(parts, check, call)),
+    reduce: (kind, value, r, root, check, call) =>
+      watch(call ?? kind, kind === 'reduce' ? peerOf(root) : -1, () => sizeOf(value), 0, () => be.reduce(kind, value, r, root, check, call)),
+    split: (color, key, shared, call) => {
+      const k = splits++;
+      return watch(call, -1, unknown, 0, async () => {
+        const child = await be.split(color, key, shared, call);
+        if (!child) return null;
+        return wrap(child, { id: `${info.id}.${k}`, size: child.size, world: [...child.members] });
+      });
+    },
+  };
+  traced.add(out);
+  return out;
+}
+
