@@ -76,5 +76,54 @@ export async function main(): Promise<void> {
   await w.send(b, 0);
   const opts: LaunchOptions = { np: 2, script: 'x.js' };
   void launch;
-import { dimsCreate, init, isFinalized, isInitialized, registerClass, testAll, testAny, waitAll, waitAny, waitSome, type CartComm, type Comm, type Group, type LocArrays, type Message, type Request, type Shift, type VSpec } from 'orchid-mpi';
+
+  // the task pool: typed items and values
+  const pool = await Pool.start<number, string>(w, { module: new URL('./t.js', import.meta.url), export: 'f' });
+  if (pool) {
+    for await (const r of pool.map([1, 2], { chunk: 2, ordered: false })) {
+      const res: MapResult<string> = r;
+      if (r.error) void (r.error instanceof TaskError);
+      else { const sv: string = r.value; void [sv, res]; }
+    }
+    const one: string = await pool.submit(3);
+    // @ts-expect-error: items are numbers
+    await pool.submit('x');
+    void one;
+    await pool.close({ timeoutMs: 1000 });
+  }
+  void [n, s, v, named, got, text, wrong, after, opts, sumTyped, gatheredTyped, firstDone, tav, someIdx, gv, agv, atv, rs, rsc, loc, locs, nc];
+
+  // grids: a CartComm is a Comm; shift's ends may be null, which sendrecv takes
+  const dims: number[] = dimsCreate(w.size, 2);
+  const grid: CartComm | null = await w.cart(dims, [true, false]);
+  if (grid) {
+    const comm: Comm = grid;
+    const at: readonly number[] = grid.coords;
+    const { source, dest }: Shift = grid.shift(0, 1);
+    // @ts-expect-error: a neighbour may be null
+    const nb: number = source;
+    const halo: Float64Array = await grid.sendrecv<Float64Array>(new Float64Array(4), dest, source);
+    const rows: CartComm = await grid.sub([false, true]);
+    const r: number = grid.rankOf([0, 0]);
+    void [comm, at, nb, halo, rows, r];
+  }
+  // groups
+  const g: Group = w.group.incl([0]).union(w.group.excl([0]));
+  const t: (number | undefined)[] = g.translate([0], w.group);
+  const inGroup: number | undefined = g.rank;
+  const sub: Comm | null = await w.create(g);
+  // @ts-expect-error: create takes a Group, not ranks
+  await w.create([0, 1]);
+  // own classes, identity
+  class Point {
+    constructor(public x: number) {}
+  }
+  registerClass(Point);
+  registerClass(Point, { encode: (p) => p.x, decode: (x: number) => new Point(x) });
+  // @ts-expect-error: encode gets an instance of the class
+  registerClass(Point, { encode: (p: string) => p });
+  const flags: boolean[] = [isInitialized(), isFinalized()];
+  const proc: string = w.processorName;
+  void [t, inGroup, sub, flags, proc];
+  void [secs, seen, badLive];
 }
