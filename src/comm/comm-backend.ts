@@ -64,3 +64,8 @@ export interface CommBackend {
   /** shared: one communicator per host (color and key are ignored) */
   split(color: number, key: number, shared: boolean, call: string): Promise<CommBackend | null>;
 }
+
+/** A backend's own fields, for a wrapper that passes its calls through (pending.ts, trace.ts). */
+export function backendFields(be: CommBackend): Pick<CommBackend, 'rank' | 'size' | 'hostname' | 'tagUb' | 'members'> {
+  return { rank: be.rank, size: be.size, hostname: be.hostname, tagUb: be.tagUb, members: be.members };
+}

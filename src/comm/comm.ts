@@ -8,8 +8,11 @@ import { decode, elemCode, elemCtor, encode, ELEM_NONE, isTypedArray, type Packe
 import { OrchidError } from '../errors.js';
 import type { CartComm } from './cart.js';
 import type { CommBackend, RawMessage, ReduceCall } from './comm-backend.js';
+import { checkCreated, createColor } from './create.js';
 import { Group } from './group.js';
 import { checkOperand, reducer, type Op, type Reducer } from './ops.js';
+import { splitParts } from './scatter-parts.js';
+import type { Message, Runtime, ScatterOptions, Status } from './comm-types.js';
 import { Request } from './request.js';
 import { track } from './pending.js';
 import { traceBackend } from './trace.js';
@@ -17,33 +20,7 @@ import { checkRank, checkRoot, checkTag } from './validate.js';
 import { alltoallv, gatherv, scatterBlock, sliceResult, type VSpec } from './v-collectives.js';
 import { ANY_SOURCE, ANY_TAG } from './wildcards.js';
 
-export interface Message<T = unknown> {
-  data: T;
-  source: number;
-  tag: number;
-}
-
-export interface Status {
-  source: number;
-  tag: number;
-  bytes: number;
-}
-
-/** What every communicator of one process shares, whatever the transport (src/rank/runtime.ts). */
-export interface Runtime {
-  /** the world communicator (finalize synchronises on it) */
-  world?: Comm;
-  /** set once finalize() or abort() ran: every call then fails with this */
-  ended?: OrchidError;
-  /** starts ending the job; returns the error the caller throws (abort() does not return) */
-  abort(code: number, message: string): OrchidError;
-  finalize(): Promise<void>;
-}
-
-export interface ScatterOptions {
-  /** elements per rank when the root passes one typed array */
-  counts?: readonly number[];
-}
+export type { Message, Runtime, ScatterOptions, Status } from './comm-types.js';
 
 /**
  * @internal A split whose members get `make(runtime, backend)` instead of a plain Comm: how
@@ -247,35 +224,8 @@ export class Comm {
   /** The root passes `size` values (or one typed array split evenly or by `counts`); each rank gets its part. */
   scatter<T = unknown>(parts?: readonly unknown[] | TypedArray, root = 0, options: ScatterOptions = {}): Promise<T> {
     return this.#coll('scatter', async (be) =>
-      (await be.scatter(root, () => this.#splitParts(parts, options.counts), () => checkRoot('scatter', this.rank, this.size, root))) as T,
+      (await be.scatter(root, () => splitParts(parts, options.counts, this.size, this.rank), () => checkRoot('scatter', this.rank, this.size, root))) as T,
     );
-  }
-
-  #splitParts(parts: unknown, counts: readonly number[] | undefined): Packet[] {
-    const n = this.size;
-    if (isTypedArray(parts)) {
-      const len = parts.length;
-      let cs: readonly number[];
-      if (counts) {
-        if (counts.length !== n || counts.some((x) => !Number.isInteger(x) || x < 0) || counts.reduce((a, b) => a + b, 0) !== len)
-          throw new OrchidError('ERR_COUNT', `scatter: counts [${counts.join(', ')}] must be ${n} non-negative integers summing to ${len} (called on rank ${this.rank})`);
-        cs = counts;
-      } else {
-        if (len % n !== 0)
-          throw new OrchidError('ERR_COUNT', `scatter: a typed array of ${len} elements cannot be split evenly over ${n} ranks; pass { counts } (called on rank ${this.rank})`);
-        cs = new Array(n).fill(len / n);
-      }
-      const out: Packet[] = [];
-      let off = 0;
-      for (const k of cs) {
-        out.push(encode(parts.subarray(off, off + k), 'scatter'));
-        off += k;
-      }
-      return out;
-    }
-    if (!Array.isArray(parts) || parts.length !== n)
-      throw new OrchidError('ERR_COUNT', `scatter: the root must pass an Array of ${n} values or a typed array, got ${Array.isArray(parts) ? `${parts.length} values` : typeof parts} (called on rank ${this.rank})`);
-    return parts.map((p) => encode(p, 'scatter'));
   }
 
   /** An Array of every rank's value at the root, undefined elsewhere. */
@@ -466,31 +416,11 @@ export class Comm {
    * ERR_COLLECTIVE (disjoint groups, each passed by all of its members, are fine).
    */
   async create(group: Group): Promise<Comm | null> {
-    const call = 'create';
-    let bad: Error | undefined;
-    let color = -1;
-    let key = 0;
-    if (!(group instanceof Group)) bad = new TypeError(`create: expected a Group (comm.group or one made from it), got ${group === null ? 'null' : typeof group} (called on rank ${this.rank})`);
-    else {
-      const mine = new Set(this.#be.members);
-      const stranger = group.ranks.find((w) => !mine.has(w));
-      if (stranger !== undefined) bad = new OrchidError('ERR_RANK', `create: the group holds world rank ${stranger}, which is not a member of this communicator (called on rank ${this.rank})`);
-      else if (group.rank !== undefined) {
-        color = groupColor(group.ranks);
-        key = group.rank;
-      }
-    }
+    const { bad, color, key } = createColor(group, this.#be.members, this.rank);
     // a rank with a bad argument still takes part, as a non-member, so no other rank hangs
-    const made = (await this.#split(call, bad ? -1 : color, key, false)) as Comm | null;
+    const made = (await this.#split('create', bad ? -1 : color, key, false)) as Comm | null;
     if (bad) throw bad;
-    if (made && (made.size !== group.size || made.#be.members.some((w, i) => w !== group.ranks[i]))) {
-      const have = new Set(made.#be.members);
-      const missing = group.ranks.filter((w) => !have.has(w));
-      throw new OrchidError(
-        'ERR_COLLECTIVE',
-        `create: rank ${this.rank} passed a group of ${group.size} ranks, but ${missing.length ? `world rank${missing.length > 1 ? 's' : ''} ${missing.join(', ')} of it` : 'some of its members'} passed a different group (every member must pass the same group)`,
-      );
-    }
+    if (made) checkCreated(made.group.ranks, group, this.rank);
     return made;
   }
 
@@ -521,15 +451,4 @@ export class Comm {
     const ended = this.#rt.ended;
     if (ended) throw new OrchidError(ended.code, `${call}: ${ended.message}`);
   }
-}
-
-/** create()'s split colour: the same for the ranks that pass the same group, 0 … 2^52. */
-function groupColor(members: readonly number[]): number {
-  let a = 0x811c9dc5;
-  let b = members.length;
-  for (const w of members) {
-    a = Math.imul(a ^ w, 0x01000193);
-    b = Math.imul(b ^ w, 0x5bd1e995) ^ (b >>> 13);
-  }
-  return (a >>> 0) * 2 ** 20 + ((b >>> 0) & 0xfffff);
 }

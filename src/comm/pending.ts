@@ -2,7 +2,7 @@
 // registered here until it settles (track() wraps a CommBackend: the one choke point), and
 // finalize() marks the rank as finalizing. orchidrun asks for it over the launcher pipe on
 // --timeout, Ctrl-C and SIGQUIT (src/rank/launcher-pipe.ts) and prints one line per rank.
-import type { CommBackend } from './comm-backend.js';
+import { backendFields, type CommBackend } from './comm-backend.js';
 import { ANY_SOURCE, ANY_TAG } from './wildcards.js';
 
 /**
@@ -51,11 +51,7 @@ export function track(be: CommBackend): CommBackend {
   const on = be.size === world ? '' : ` on a communicator of ${be.size}`;
   const w = <T>(p: Promise<T>, call: string, args: Pending['args'] = 0, a = 0, b = 0): Promise<T> => watch(p, call, args, a, b, on);
   return {
-    rank: be.rank,
-    size: be.size,
-    hostname: be.hostname,
-    tagUb: be.tagUb,
-    members: be.members,
+    ...backendFields(be),
     send: (pkt, dest, tag, call) => {
       const r = be.send(pkt, dest, tag, call);
       return r && w(r, call, 1, dest, tag);

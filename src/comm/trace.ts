@@ -7,7 +7,7 @@
 // from the chunks, so the profile stays exact when chunks are dropped.
 import { performance } from 'node:perf_hooks';
 import { isTypedArray, type Packet } from '../codec/index.js';
-import type { CommBackend, RawMessage } from './comm-backend.js';
+import { backendFields, type CommBackend, type RawMessage } from './comm-backend.js';
 import {
   F_BYTES, F_CALL, F_COMM, F_FLAGS, F_PEER, F_T0, F_T1, F_TAG, FAILED, FIELDS, HALF, parseTraceModes, RECV, SEND,
   type TraceComm, type TraceModes,
@@ -230,11 +230,7 @@ function wrap(be: CommBackend, info: TraceComm): CommBackend {
   };
 
   const out: CommBackend = {
-    rank: be.rank,
-    size: be.size,
-    hostname: be.hostname,
-    tagUb: be.tagUb,
-    members: be.members,
+    ...backendFields(be),
     send: (pkt, dest, tag, call) => {
       const t0 = now();
       const r = be.send(pkt, dest, tag, call);

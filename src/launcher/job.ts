@@ -4,7 +4,6 @@ import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { constants, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Readable } from 'node:stream';
 import { newSecret } from '../transport/auth.js';
 import { Coordinator } from './coordinator.js';
 import { appOfRank, type JobPlan } from './job-plan.js';
@@ -17,6 +16,7 @@ import { AsyncQueue } from './queue.js';
 import { addressTowards } from './ssh.js';
 import { slurmNodeAddr } from './slurm.js';
 import type { SeeInside } from './see-inside.js';
+import { feedStdin } from './stdin-feed.js';
 
 export interface OutputLine {
   rank: number;
@@ -139,7 +139,8 @@ export class JobRun implements Job {
         return;
       }
       for (const host of this.plan.placement.hosts) this.startHost(host, coordAddr);
-      this.feedStdin();
+      const link = this.links[this.plan.placement.hosts.findIndex((h) => h.ranks.includes(0))];
+      if (link) this.stopStdin = feedStdin(this.plan.stdin, (m) => link.send(m));
       if (this.plan.timeout !== undefined) {
         const s = this.plan.timeout;
         this.timers.push(
@@ -415,37 +416,6 @@ export class JobRun implements Job {
     for (const text of this.see?.finish() ?? []) this.output.push({ rank: -1, stream: 'stderr', text });
     this.output.end();
     this.resolveDone(this.ending ?? { code: 0 });
-  }
-
-  private feedStdin(): void {
-    const src = this.plan.stdin;
-    if (src === 'ignore') return;
-    const link = this.links[this.plan.placement.hosts.findIndex((h) => h.ranks.includes(0))];
-    if (!link) return;
-    if (typeof src === 'string' && src !== 'inherit') {
-      if (src !== '') link.send({ t: 'stdin', data: Buffer.from(src).toString('base64') });
-      link.send({ t: 'stdin-end' });
-      return;
-    }
-    const stream: Readable = src === 'inherit' ? process.stdin : src;
-    const onData = (chunk: Buffer | string): void =>
-      link.send({ t: 'stdin', data: (typeof chunk === 'string' ? Buffer.from(chunk) : chunk).toString('base64') });
-    const onEnd = (): void => {
-      this.stopStdin?.();
-      link.send({ t: 'stdin-end' });
-    };
-    stream.on('data', onData);
-    stream.on('end', onEnd);
-    stream.on('error', onEnd);
-    this.stopStdin = () => {
-      this.stopStdin = undefined;
-      stream.off('data', onData);
-      stream.off('end', onEnd);
-      stream.off('error', onEnd);
-      stream.pause();
-      // let the launcher's event loop end even though its stdin is still open
-      (stream as Readable & { unref?: () => void }).unref?.();
-    };
   }
 }
 
