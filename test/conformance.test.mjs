@@ -10,6 +10,13 @@ import { clusterSkip, clusterUp, slurmSkip, slurmUp } from './helpers/cluster.mj
 
 const PROGRAM = join(ROOT, 'test/conformance/program.mjs');
 const transports = (process.env.ORCHID_TEST_TRANSPORTS ?? 'ws').split(',').filter(Boolean);
+// ORCHID_TEST_MODES (a regex on "TRANSPORT MODE NAME") runs some launch modes only: the
+// aarch64 lane (test/aarch64/lane.mjs) picks the ones worth their time under emulation.
+const pick = process.env.ORCHID_TEST_MODES ? new RegExp(process.env.ORCHID_TEST_MODES) : undefined;
+// An arm64 node and an orchid installed by it (set by the aarch64 lane): the mixed-architecture
+// modes run half the ranks there, as an x86 head node with arm64 boards does.
+const ARM64_NODE = process.env.ORCHID_ARM64_NODE;
+const ARM64_ROOT = process.env.ORCHID_ARM64_ROOT;
 
 /** Launch modes: how the job is started. `run` returns {code, stdout, stderr}. */
 const modes = [
@@ -23,6 +30,15 @@ const modes = [
   },
   { name: 'singleton (no launcher)', np: 1, only: 'ws', run: () => plainNode(PROGRAM) },
   { name: 'plain mpiexec -n 4 node (no orchidrun)', np: 4, only: 'mpi', run: () => plainMpiexec(4, PROGRAM) },
+  {
+    // MPMD: ranks 0-1 this node and this checkout, ranks 2-3 the arm64 node (qemu-user) and its own install
+    name: 'orchidrun MPMD, 2 ranks on this node + 2 on arm64 (mixed architectures)',
+    np: 4,
+    arch: [process.arch, process.arch, 'arm64', 'arm64'],
+    mixed: true,
+    run: (t) =>
+      orchidrun(['--transport', t, '-n', '2', PROGRAM, ':', '-n', '2', ARM64_NODE, join(ARM64_ROOT, 'test/conformance/program.mjs')], { timeoutMs: 300_000 }),
+  },
   {
     // test/cluster/cluster.sh: 4 network namespaces with their own sshd and hostname, 1 Gbit/s links
     name: 'orchidrun over ssh on 4 emulated hosts (node1:2,node2:2,node3,node4)',
@@ -78,6 +94,8 @@ function plainNode(script) {
 for (const transport of transports) {
   for (const mode of modes) {
     if (mode.only && mode.only !== transport) continue;
+    if (pick && !pick.test(`${transport} ${mode.name}`)) continue;
+    if (mode.mixed && !(ARM64_NODE && ARM64_ROOT)) continue; // only where an arm64 node is given: npm run test:aarch64
     test(`conformance [${transport}] ${mode.name}`, mode.cluster ? clusterSkip() : mode.skip ? mode.skip() : {}, async (t) => {
       const res = await mode.run(transport);
       const lines = res.stdout.split('\n');
@@ -98,6 +116,11 @@ for (const transport of transports) {
           assert.equal(got.length, mode.np, `${got.length} of ${mode.np} ranks reported; job exit ${res.code}; stderr: ${res.stderr.slice(-2000)}`);
         });
       }
+      if (mode.arch)
+        await t.test('each rank runs on the architecture its section names', () => {
+          const got = mode.arch.map((_, r) => new RegExp(`^ARCH ${r} (\\S+)$`, 'm').exec(res.stdout)?.[1]);
+          assert.deepEqual(got, mode.arch, res.stderr.slice(-2000));
+        });
       await t.test('job ends cleanly', () => {
         assert.equal(res.code, 0, res.stderr.slice(-2000));
         for (let r = 0; r < mode.np; r++) assert.match(res.stdout, new RegExp(`^DONE ${r}$`, 'm'));

@@ -5,6 +5,7 @@ import { checks } from './checks.mjs';
 
 const only = process.env.ORCHID_CHECKS ? new RegExp(process.env.ORCHID_CHECKS) : undefined;
 const world = await init();
+console.log(`ARCH ${world.rank} ${process.arch}`);
 for (const [name, fn] of checks) {
   if (only && !only.test(name)) continue;
   try {
