@@ -146,10 +146,12 @@ if (!native)
 
 // ---- 3. under the arm64 node ----
 const armTest = (files, env) => sh(ARM_NODE, ['--test', '--test-concurrency=1', ...files], { cwd: COPY, env: { ...armEnv, ...env } }) === 0;
-// qemu-user takes madvise(MADV_HUGEPAGE) as a hint it may drop, and drops it: the huge-page
-// check of native-fast cannot be seen under emulation (it runs in npm test on x86-64)
-step('architecture and addon tests (arch, native-fast but huge pages, native)', () =>
-  armTest(['--test-name-pattern', '^(?!mpi: large receive buffers sit on transparent huge pages)', 'test/arch.test.mjs', 'test/native-fast.test.mjs', 'test/native.test.mjs']),
+// Two checks cannot see under emulation what they look for (both run in npm test on x86-64):
+// qemu-user drops madvise(MADV_HUGEPAGE), a hint, so no huge pages; and it emulates the guest's
+// brk() in memory it has mapped, so strace sees no brk from UCX (the check says it is blind).
+const BLIND = ['mpi: large receive buffers sit on transparent huge pages', 'mpi: UCX never moves the heap break'];
+step('architecture and addon tests (arch, native-fast, native; two checks blind under qemu left out)', () =>
+  armTest(['--test-name-pattern', `^(?!${BLIND.join('|')})`, 'test/arch.test.mjs', 'test/native-fast.test.mjs', 'test/native.test.mjs']),
 );
 step('conformance on ws and mpi (orchidrun -n 4, TCP between ranks, singleton, plain mpiexec)', () =>
   armTest(['test/conformance.test.mjs'], {
