@@ -35,7 +35,6 @@ const modes = [
     name: 'orchidrun MPMD, 2 ranks on this node + 2 on arm64 (mixed architectures)',
     np: 4,
     arch: [process.arch, process.arch, 'arm64', 'arm64'],
-    mixed: true,
     run: (t) =>
       orchidrun(['--transport', t, '-n', '2', PROGRAM, ':', '-n', '2', ARM64_NODE, join(ARM64_ROOT, 'test/conformance/program.mjs')], { timeoutMs: 300_000 }),
   },
@@ -95,7 +94,7 @@ for (const transport of transports) {
   for (const mode of modes) {
     if (mode.only && mode.only !== transport) continue;
     if (pick && !pick.test(`${transport} ${mode.name}`)) continue;
-    if (mode.mixed && !(ARM64_NODE && ARM64_ROOT)) continue; // only where an arm64 node is given: npm run test:aarch64
+    if (mode.arch && !(ARM64_NODE && ARM64_ROOT)) continue; // only where an arm64 node is given: npm run test:aarch64
     test(`conformance [${transport}] ${mode.name}`, mode.cluster ? clusterSkip() : mode.skip ? mode.skip() : {}, async (t) => {
       const res = await mode.run(transport);
       const lines = res.stdout.split('\n');

@@ -4,7 +4,7 @@
 // and JS collectives) or MpiBackend (backends/mpi.ts: libmpi through the native addon).
 // Groups are group.ts, Cartesian grids cart.ts (a Comm subclass made through SPLIT_AS).
 import { hostname as osHostname } from 'node:os';
-import { decode, elemCode, elemCtor, encode, ELEM_NONE, isTypedArray, type Packet, type TypedArray } from '../codec/index.js';
+import { decode, elemCode, encode, ELEM_NONE, type TypedArray } from '../codec/index.js';
 import { OrchidError } from '../errors.js';
 import type { CartComm } from './cart.js';
 import type { CommBackend, RawMessage, ReduceCall } from './comm-backend.js';
@@ -13,6 +13,7 @@ import { Group } from './group.js';
 import { checkOperand, reducer, type Op, type Reducer } from './ops.js';
 import { splitParts } from './scatter-parts.js';
 import type { Message, Runtime, ScatterOptions, Status } from './comm-types.js';
+import { intoBuffer } from './recv-into.js';
 import { Request } from './request.js';
 import { track } from './pending.js';
 import { traceBackend } from './trace.js';
@@ -97,23 +98,7 @@ export class Comm {
     } catch (err) {
       return Promise.reject(err);
     }
-    return settle(this.#be.recv(src, t, call, buffer), (m) => {
-      const want = elemCode(buffer);
-      const per = elemCtor(want).BYTES_PER_ELEMENT;
-      let n = m.written;
-      if (n === undefined) {
-        const got = m.packet.elem;
-        if (got !== want) {
-          const what = got === ELEM_NONE ? 'a value (not a typed array)' : `a ${elemCtor(got).name}`;
-          throw new TypeError(`${call}: rank ${this.rank} got ${what} from rank ${m.source} (tag ${m.tag}) for a ${elemCtor(want).name} buffer`);
-        }
-        n = m.packet.bytes.byteLength;
-        if (n > buffer.byteLength)
-          throw new OrchidError('ERR_COUNT', `${call}: the message from rank ${m.source} (tag ${m.tag}) has ${n / per} elements, rank ${this.rank}'s buffer holds ${buffer.length}`);
-        new Uint8Array(buffer.buffer, buffer.byteOffset, n).set(m.packet.bytes);
-      }
-      return { data: buffer.subarray(0, n / per) as T, source: m.source, tag: m.tag };
-    });
+    return settle(this.#be.recv(src, t, call, buffer), (m) => intoBuffer(call, this.rank, buffer, m));
   }
 
   /** Bad arguments throw here, synchronously. */

