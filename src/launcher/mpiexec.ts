@@ -180,9 +180,10 @@ export class MpiexecJob implements Job {
     this.np = np;
     this.see = seeFor?.(np);
     if (plan.displayMap) for (const text of jobMapLines(plan)) this.output.push({ rank: -1, stream: 'stdout', text });
-    if (!this.see) this.start(cmd, timeout, tagOutput);
+    const remote = plan.placement.hosts.find((h) => !h.local);
+    if (!this.see && !remote) this.start(cmd, timeout, tagOutput);
     else
-      this.startSeen(this.see, cmd, plan).then(
+      this.prepare(cmd, plan, remote?.name).then(
         () => this.start(cmd, timeout, tagOutput),
         (e: unknown) => {
           this.output.push({ rank: -1, stream: 'stderr', text: `orchidrun: could not start the job: ${(e as Error).message}` });
@@ -193,13 +194,22 @@ export class MpiexecJob implements Job {
   }
 
   /**
-   * The coordinator the ranks ship their trace to (rank/join-mpi.ts): on the address that
-   * routes to the first remote host (127.0.0.1 when all are this one); its key goes in
-   * mpiexec's environment only (-genvlist / -x NAME: never on a command line).
+   * What needs this host's address before mpiexec starts: with remote hosts, the address that
+   * routes to the first one (or --iface's), which Hydra's proxies are told to call back
+   * (-localhost; by default Hydra sends its own hostname, which often resolves to 127.0.0.1 or
+   * 127.0.1.1 in /etc/hosts and then no proxy can connect); and the trace coordinator.
    */
-  private async startSeen(see: SeeInside, cmd: MpiexecCommand, plan: JobPlan): Promise<void> {
-    const remote = plan.placement.hosts.find((h) => !h.local);
-    const host = this.opts.iface !== undefined && isIP(this.opts.iface) ? this.opts.iface : remote ? await addressTowards(remote.name, plan.ssh) : '127.0.0.1';
+  private async prepare(cmd: MpiexecCommand, plan: JobPlan, remote: string | undefined): Promise<void> {
+    const host = plan.addr ?? (remote !== undefined ? await addressTowards(remote, plan.ssh) : '127.0.0.1');
+    if (remote !== undefined && cmd.flavor === 'mpich') cmd.args.unshift('-localhost', host);
+    if (this.see) await this.startSeen(this.see, cmd, host);
+  }
+
+  /**
+   * The coordinator the ranks ship their trace to (rank/join-mpi.ts), on `host`; its key goes
+   * in mpiexec's environment only (-genvlist / -x NAME: never on a command line).
+   */
+  private async startSeen(see: SeeInside, cmd: MpiexecCommand, host: string): Promise<void> {
     const key = newSecret();
     const coord = new Coordinator({ secret: key, size: this.np, host });
     this.coordinator = coord;
