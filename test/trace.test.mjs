@@ -130,6 +130,33 @@ for (const mode of modes) {
   });
 }
 
+test('the recorder\'s totals (ORCHID_TRACE=profile): calls in flight at once count once in busyMs; a synchronous throw is a failed call', async () => {
+  // a backend whose sends take 200 ms; two at once, then one alone, then one that throws before it starts
+  const code = `
+    const { traceBackend, traceTotals } = await import(${JSON.stringify(join(ROOT, 'dist/comm/trace.js'))});
+    const later = (ms) => new Promise((r) => setTimeout(r, ms));
+    const be = traceBackend({ rank: 0, size: 2, hostname: 'h', tagUb: 2 ** 31 - 1, members: [0, 1],
+      send: (pkt, dest) => { if (dest === 0) throw new TypeError('no'); return later(200); } });
+    const pkt = { bytes: new Uint8Array(10) };
+    await Promise.all([be.send(pkt, 1, 0, 'send'), be.send(pkt, 1, 0, 'isend')]);
+    await later(100);
+    await be.send(pkt, 1, 0, 'send');
+    try { be.send(pkt, 0, 0, 'send'); } catch {}
+    const t = traceTotals();
+    console.log(JSON.stringify({ ...t, wallMs: t.endMs - t.startMs }));`;
+  const r = await run(process.execPath, ['--input-type=module', '-e', code], { env: { ORCHID_TRACE: 'profile' } });
+  assert.equal(r.code, 0, r.stderr);
+  const t = JSON.parse(r.stdout);
+  const of = (name) => t.names.indexOf(name);
+  assert.deepEqual([t.count[of('send')], t.count[of('isend')]], [3, 1], 'the throwing send is counted');
+  assert.equal(t.bytes[of('send')], 20, 'payload bytes of the two sends that went (not the failed one)');
+  assert.deepEqual(t.sentMsgs, [0, 3], 'a failed send sent nothing');
+  const callMs = t.totalMs.reduce((a, b) => a + b, 0);
+  // in flight: 200 ms (the two at once) + 200 ms (the one alone); summed by call: 600 ms
+  assert.ok(t.busyMs >= 399 && t.busyMs < callMs - 150, `busy ${t.busyMs} ms, calls ${callMs} ms`);
+  assert.ok(t.wallMs - t.busyMs >= 99, `the 100 ms between them is not busy (wall ${t.wallMs}, busy ${t.busyMs})`);
+});
+
 test('without the flags the ranks record nothing (ORCHID_TRACE unset: traceBackend is the identity)', async () => {
   const { traceBackend, traceModes } = await import('../dist/comm/trace.js');
   assert.equal(traceModes, undefined);

@@ -37,7 +37,7 @@ export interface KernelCallShare {
 export interface KernelProfile {
   /** wall time of the timed repeats, per rank (mean over ranks), ms */
   wallMs: number;
-  /** time with an orchid call in flight / wall time: mean over ranks, and the most and least one rank had */
+  /** time with an orchid call in flight / wall time, all ranks together (their sums), and the most and least one rank had */
   share: number;
   maxShare: number;
   maxRank: number;
@@ -114,7 +114,7 @@ export function mergeWindows(ws: RankWindow[]): KernelProfile {
     .slice(0, TOP_CALLS);
   return {
     wallMs: wall / ws.length,
-    share: sum(shares.map((s) => s.share)) / shares.length,
+    share: wall > 0 ? Math.min(1, sum(ws.map((w) => w.busyMs)) / wall) : 0,
     maxShare: most.share,
     maxRank: most.rank,
     minShare: least.share,

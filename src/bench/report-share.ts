@@ -37,7 +37,7 @@ export function shareSection(all: Results[]): Section | undefined {
   return {
     title: 'Communication share',
     text:
-      'Recorded with --profile: the share of each kernel run (its timed repeats, each ending with a barrier) that its ranks spent with an orchid call in flight, as the mean over ranks and the most one rank had. ' +
+      'Recorded with --profile: the share of each kernel run (its timed repeats, each ending with a barrier) that its ranks spent with an orchid call in flight, all ranks together, and the most one rank had. ' +
       `One column per ${byNodes ? 'node count (nodes × ranks per node)' : 'rank count'}. A share that grows with the ${byNodes ? 'nodes' : 'ranks'} is the time the kernel waits for the network or for slower ranks. ` +
       'Calls in flight at once count once; a nonblocking request counts from its post to its completion. The detail table names the calls that took most time (their time over the ranks\' wall time; calls in flight at once each count) and the point-to-point bytes the ranks sent (collectives\' own traffic not included).',
     tables: [

@@ -256,10 +256,10 @@ export async function runBench(opts: BenchOptions): Promise<{ results: Results; 
     const one = hosts.map((h) => ({ name: h.name, slots: 1 }));
     jobStep('ws', { nodes: hosts.length, ranks: hosts.length, perHost: one.map(() => 1), hosts: one, layout: layoutOf(one.map(() => 1)) }, () => ({ links: profile.links }), 'link matrix');
   }
-  // --profile: the kernels' jobs (which also run the micro-benchmarks) with the recorder on
-  const kernelEnv = o.profile && !skip.has('kernels') ? PROFILE_ENV : undefined;
-  results.profiled = kernelEnv !== undefined;
-  if (kernelEnv) env.notes.push('--profile: the kernel jobs ran with the recorder on (each kernel run\'s time in orchid calls); its cost is in every figure of those jobs, the point-to-point and collective micro-benchmarks included');
+  // --profile: the jobs that run kernels (and with them the micro-benchmarks) with the recorder on
+  const kernelEnv = o.profile ? PROFILE_ENV : undefined;
+  results.profiled = kernelEnv !== undefined && (!skip.has('kernels') || !skip.has('hybrid'));
+  if (results.profiled) env.notes.push('--profile: the kernel jobs ran with the recorder on (each kernel run\'s time in orchid calls); its cost is in every figure of those jobs, the point-to-point and collective micro-benchmarks included');
   // point-to-point: inside a node, and across the link (the first job that can place each pair)
   const pairsFor = (s: JobShape, placed: Set<string>): Pair[] => {
     const out: Pair[] = [];
@@ -275,7 +275,7 @@ export async function runBench(opts: BenchOptions): Promise<{ results: Results; 
       const pairs = pairsFor(s, placed);
       const micro = !skip.has('micro') && s.ranks >= 2 ? { ...profile.micro, pairs } : undefined;
       const kernels = !skip.has('kernels');
-      if (micro || kernels) jobStep(t, s, () => ({ micro, kernels: kernels ? kernelSpecs(profile, hplBase()) : undefined }), 'micro + kernels', kernelEnv);
+      if (micro || kernels) jobStep(t, s, () => ({ micro, kernels: kernels ? kernelSpecs(profile, hplBase()) : undefined }), 'micro + kernels', kernels ? kernelEnv : undefined);
     }
     if (!skip.has('hybrid')) {
       for (const s of shapes) {

@@ -113,17 +113,19 @@ function begin(): number {
 /** One call, finished (started by begin()). */
 function record(call: number, t0: number, t1: number, peer: number, tag: number, bytes: number, comm: number, flags: number): void {
   if (active > 0 && --active === 0) busyMs += t1 - busySince;
-  if (bytes > 0) callBytes[call]! += bytes;
   if ((flags & HALF) === 0) {
     count[call]!++;
     totalMs[call]! += t1 - t0;
   }
-  if (flags & SEND) {
+  // a failed call is counted and timed, but moved no bytes
+  const moved = (flags & FAILED) === 0;
+  if (moved && bytes > 0) callBytes[call]! += bytes;
+  if (moved && flags & SEND) {
     if (peer >= 0 && bytes >= 0) {
       sentBytes[peer]! += bytes;
       sentMsgs[peer]!++;
     }
-  } else if (flags & RECV && bytes >= 0) {
+  } else if (moved && flags & RECV && bytes >= 0) {
     recvBytes += bytes;
     recvMsgs++;
   }
