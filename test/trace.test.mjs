@@ -6,7 +6,7 @@
 // New launch modes add rows to `modes`, not test copies.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -51,8 +51,10 @@ for (const mode of modes) {
     for (const t of transports) {
       test(`--trace and --profile=FILE on ${t}: every rank on its host, exact counts, send->recv flows, clocks`, { timeout: 120_000 }, async () => {
         const dir = tmp();
-        const r = await run(process.execPath, [ORCHIDRUN, ...mode.args(), '--transport', t, '--trace', dir, `--profile=${join(dir, 'p.json')}`, PROG], { timeoutMs: 100_000 });
+        const scratch = tmp(); // the launcher's TMPDIR (Hydra's ssh wrapper goes there)
+        const r = await run(process.execPath, [ORCHIDRUN, ...mode.args(), '--transport', t, '--trace', dir, `--profile=${join(dir, 'p.json')}`, PROG], { timeoutMs: 100_000, env: { TMPDIR: scratch } });
         assert.equal(r.code, 0, r.stderr);
+        assert.deepEqual(readdirSync(scratch), [], 'nothing left in the temporary directory');
         assert.match(r.stderr, /profile of 3 ranks/);
         const tr = JSON.parse(readFileSync(join(dir, 'trace.json'), 'utf8'));
         const names = tr.traceEvents.filter((e) => e.ph === 'M' && e.name === 'process_name').map((e) => e.args.name);

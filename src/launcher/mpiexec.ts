@@ -5,10 +5,10 @@
 // --wdir); the output comes back as the same rank-attributed lines as with ws.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { constants as osConstants, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { OrchidError } from '../errors.js';
 import { probeAddon } from '../transport/mpi/addon.js';
@@ -71,6 +71,8 @@ export interface MpiexecCommand {
   flavor: MpiFlavor;
   env: NodeJS.ProcessEnv;
   cwd: string;
+  /** the directory of the ssh wrapper Hydra runs (removed when the job ends) */
+  tmpDir?: string;
 }
 
 /** The mpiexec command line for `opts` (throws ERR_ARG when the mpi transport cannot run). */
@@ -98,11 +100,16 @@ export function mpiexecCommand(opts: LaunchOptions): { cmd: MpiexecCommand; np: 
   const hostList = hosts.map((h) => `${h.name}:${h.ranks.length}`).join(',');
   const ssh = !allLocal && opts.ssh !== undefined ? splitCommand(opts.ssh) : undefined;
   const iface = opts.iface !== undefined && !isIP(opts.iface) ? opts.iface : undefined;
+  let tmpDir: string | undefined;
   if (flavor === 'mpich') {
     if (plan.apps.length === 1) args.push('-n', String(np));
     if (!allLocal) args.push('-hosts', hostList);
     // Hydra takes one executable for ssh: a command line with arguments goes into a wrapper
-    if (ssh) args.push('-launcher', 'ssh', '-launcher-exec', sshWrapper(ssh));
+    if (ssh) {
+      const wrapper = sshWrapper(ssh);
+      tmpDir = dirname(wrapper);
+      args.push('-launcher', 'ssh', '-launcher-exec', wrapper);
+    }
     if (iface) args.push('-iface', iface);
     if (opts.bindTo !== undefined) args.push('-bind-to', opts.bindTo);
     args.push('-wdir', plan.wdir, '-prepend-rank');
@@ -136,7 +143,7 @@ export function mpiexecCommand(opts: LaunchOptions): { cmd: MpiexecCommand; np: 
     env.OMPI_ALLOW_RUN_AS_ROOT = '1';
     env.OMPI_ALLOW_RUN_AS_ROOT_CONFIRM = '1';
   }
-  return { cmd: { file: found.path, args, flavor, env, cwd: plan.wdir }, np, timeout: plan.timeout, tagOutput: plan.tagOutput, plan };
+  return { cmd: { file: found.path, args, flavor, env, cwd: plan.wdir, tmpDir }, np, timeout: plan.timeout, tagOutput: plan.tagOutput, plan };
 }
 
 function shellQuote(w: string): string {
@@ -186,6 +193,7 @@ export class MpiexecJob implements Job {
       this.prepare(cmd, plan, remote?.name).then(
         () => this.start(cmd, timeout, tagOutput),
         (e: unknown) => {
+          if (cmd.tmpDir) rmSync(cmd.tmpDir, { recursive: true, force: true });
           this.output.push({ rank: -1, stream: 'stderr', text: `orchidrun: could not start the job: ${(e as Error).message}` });
           this.output.end();
           this.resolveDone({ code: 255, message: `could not start the job: ${(e as Error).message}` });
@@ -280,6 +288,7 @@ export class MpiexecJob implements Job {
       }
       if (timer) clearTimeout(timer);
       this.guardProc?.stdin?.end();
+      if (cmd.tmpDir) rmSync(cmd.tmpDir, { recursive: true, force: true });
       for (const text of this.see?.finish() ?? []) this.output.push({ rank: -1, stream: 'stderr', text });
       void this.coordinator?.close();
       this.output.end();
