@@ -1,5 +1,5 @@
-// orchid bench end to end: bad flags, `bench --quick` (results.json against its schema,
-// reports), `bench compare`, Ctrl-C keeping partial results, and report.html rendered by
+// orchid bench end to end: bad flags, `bench --quick --profile` (results.json against its
+// schema, each kernel run's communication share, reports), `bench compare`, Ctrl-C keeping partial results, and report.html rendered by
 // headless Chromium into a screenshot whose pixels show the charts.
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
@@ -27,6 +27,7 @@ test('bad flags are clear errors with exit status 2', () => {
     [['bench', '-n', '0'], /-n must be a positive integer, got "0"/],
     [['bench', '--transport', 'carrier-pigeon'], /--transport must be ws, mpi or all/],
     [['bench', '--out'], /option --out needs a value/],
+    [['bench', '--profile=x'], /option --profile takes no value/],
     [['bench', '--skip', 'kernels,nope'], /--skip: unknown part "nope"/],
     [['bench', '--hostfile', '/nonexistent/hosts'], /no such file/],
     [['bench', '--hosts', 'a', '--hostfile', '/etc/hostname'], /either --hosts or --hostfile/],
@@ -51,9 +52,9 @@ const dir = tmp();
 const out = join(dir, 'a');
 let quick;
 
-test('bench --quick writes results.json that matches its schema, report.md and report.html', { timeout: 280_000 }, () => {
+test('bench --quick --profile writes results.json that matches its schema, report.md and report.html', { timeout: 280_000 }, () => {
   const t0 = Date.now();
-  const r = orchid(['bench', '--quick', '-n', '2', '--transport', 'all', '--out', out, '--label', 'here-x2'], { timeoutMs: 270_000 });
+  const r = orchid(['bench', '--quick', '--profile', '-n', '2', '--transport', 'all', '--out', out, '--label', 'here-x2'], { timeoutMs: 270_000 });
   const secs = (Date.now() - t0) / 1000;
   assert.ok(r.code === 0, `exit ${r.code} ${r.signal ?? ''} after ${secs}s\n${r.stderr.slice(-3000)}`);
   assert.doesNotMatch(r.stderr, /\r|\x1b\[/, 'no progress bar when not a terminal / under CI');
@@ -93,10 +94,28 @@ test('bench --quick writes results.json that matches its schema, report.md and r
     assert.ok(!CI, 'mpicc/mpiexec are installed in CI by .ci/run');
     console.log('# C MPI reference not checked: install mpich libmpich-dev (mpicc, mpiexec)');
   }
+  // --profile: every kernel run carries its communication share; at 2 ranks a communicating
+  // kernel spends some, never all, of its time in orchid calls (stencil: its halo rows, exactly)
+  assert.equal(quick.profiled, true);
+  assert.ok(ms.filter((x) => x.kind === 'kernel').every((x) => x.profile), 'a profile on every kernel row');
+  assert.ok(ms.filter((x) => x.kind !== 'kernel').every((x) => x.profile === undefined));
+  for (const t of quick.environment.transports) {
+    const st = ms.find((x) => x.kernel === 'stencil' && x.scaling === 'strong' && x.ranks === 2 && x.transport === t);
+    assert.ok(st.profile.share > 0 && st.profile.share < 1 && st.profile.maxShare < 1, `stencil on ${t}: ${JSON.stringify(st.profile)}`);
+    assert.equal(st.profile.sentMsgs, 2 * 50 * st.repeats, `stencil on ${t}: one halo row each way per sweep`);
+    assert.deepEqual(st.profile.calls.map((c) => c.call).sort(), ['allreduce', 'barrier', 'recv', 'send']);
+  }
   const md = readFileSync(join(out, 'report.md'), 'utf8');
+  const share = md.split('## Communication share')[1]?.split('\n## ')[0];
+  assert.ok(share, 'report.md has the Communication share section');
+  assert.match(share, /\| kernel \| scaling \| transport \| 1 rank \| 2 ranks \|/);
+  for (const t of quick.environment.transports) assert.match(share, new RegExp(`\\| stencil \\| strong \\| ${t} \\| [0-9.]+% \\| [0-9.]+%`), `the stencil row on ${t}`);
+  const st2 = ms.find((x) => x.kernel === 'stencil' && x.scaling === 'strong' && x.ranks === 2 && x.transport === 'ws');
+  assert.match(share, new RegExp(`\\| stencil \\| strong \\| ws \\| 2 ranks \\|( [^|]+\\|){4} (recv|send) [0-9.]+% ×${2 * 50 * st2.repeats}, `), 'the detail row names the halo exchange');
   assert.match(md, /## Kernels/);
   assert.match(md, /## Point-to-point/);
   const html = readFileSync(join(out, 'report.html'), 'utf8');
+  assert.match(html, /<h2>Communication share<\/h2>/);
   assert.ok((html.match(/<svg /g) ?? []).length >= 8, 'charts in report.html');
   assert.doesNotMatch(html, /<script|<link|src="http|href="http/, 'no scripts, no CDN');
   console.log(`# bench --quick took ${secs.toFixed(0)} s`);
@@ -117,6 +136,7 @@ test('bench compare puts two results side by side', () => {
   assert.match(html, /here-x2 · pi/);
   assert.match(html, /other-x2 · pi/);
   assert.match(html, /other-x2 · orchid ws/);
+  assert.match(md, /## Communication share\n[^#]*\| label \| kernel \| scaling \| transport \|[^#]*\| other-x2 \| stencil \| strong \| ws \|/);
   // a file that is not a results file is refused with its name
   const bad = join(dir, 'bad.json');
   writeFileSync(bad, JSON.stringify({ schema: 'something-else' }));

@@ -1,6 +1,6 @@
 // orchid bench on the emulated cluster (4 hosts × 2 slots, 1 Gbit/s links, one of them
 // throttled to 100 Mbit/s by tc): the node sweep (1 rank, 1, 2 and 4 nodes), rates, HPL
-// verified, the link matrix naming the slow host, point-to-point inside a node and across
+// verified, each kernel run's communication share (--profile), the link matrix naming the slow host, point-to-point inside a node and across
 // the link, the HPC Challenge run over the same hosts, and `compare` against a run with
 // other node counts. Time bounds only catch hangs.
 import assert from 'node:assert/strict';
@@ -36,11 +36,11 @@ describe('orchid bench across nodes on 4 emulated hosts', clusterSkip(), () => {
   });
   after(() => c?.down());
 
-  test('the node sweep: 1 rank, 1, 2 and 4 nodes × 2, rates, HPL verified, hpcc beside it', { timeout: 900_000 }, async () => {
+  test('the node sweep: 1 rank, 1, 2 and 4 nodes × 2, rates, HPL verified, communication shares, hpcc beside it', { timeout: 900_000 }, async () => {
     const hostfile = join(dir, 'hosts');
     writeFileSync(hostfile, c.hosts.map((h) => `${h.name}:2`).join('\n') + '\n');
     const t0 = Date.now();
-    const r = bench(['--quick', '-f', hostfile, '--ssh', c.ssh, '--link-rate', '1000', '--transport', 'ws', '--skip', 'hybrid,single,c', '--out', out, '--label', 'emu-x4'], 880_000);
+    const r = bench(['--quick', '-f', hostfile, '--ssh', c.ssh, '--link-rate', '1000', '--transport', 'ws', '--skip', 'hybrid,single,c', '--profile', '--out', out, '--label', 'emu-x4'], 880_000);
     console.log(`# bench on the cluster took ${((Date.now() - t0) / 1000).toFixed(0)} s`);
     assert.equal(r.code, 0, `exit ${r.code} ${r.signal ?? ''}\n${r.stderr.slice(-4000)}`);
     res = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8'));
@@ -61,6 +61,14 @@ describe('orchid bench across nodes on 4 emulated hosts', clusterSkip(), () => {
         assert.ok(Math.abs(m.ratePerNode * nodes - m.rate) < 1e-9 * m.rate);
         if (nodes > 1) assert.ok(m.speedupVsNode > 0 && m.efficiencyVsNode > 0, `${k} ${layout} against one node`);
       }
+    }
+    // --profile: the stencil's halo rows along the chain of ranks, exactly, at every node count;
+    // its ranks spend some, never all, of their time in orchid calls
+    for (const layout of ['1 × 2', '2 × 2', '4 × 2']) {
+      const st = ks.find((x) => x.kernel === 'stencil' && x.scaling === 'strong' && x.layout === layout);
+      const p = st.profile;
+      assert.equal(p.sentMsgs, 2 * (st.ranks - 1) * 50 * st.repeats, `stencil at ${layout}: one row each way per neighbour pair and sweep`);
+      assert.ok(p.share > 0 && p.share < 1 && p.maxShare < 1, `stencil at ${layout}: ${JSON.stringify(p)}`);
     }
     // plausible rates for one core of this machine and its share of 2 cores
     const hpl1 = ks.find((x) => x.kernel === 'hpl' && x.layout === '1 rank');
@@ -110,6 +118,7 @@ describe('orchid bench across nodes on 4 emulated hosts', clusterSkip(), () => {
     assert.match(md, /## Network: the link matrix/);
     assert.match(md, /\| node1 – node3 \|/);
     assert.match(md, /## Rates by node count/);
+    assert.match(md, /## Communication share[^#]*\| kernel \| scaling \| transport \| 1 rank \| 1 × 2 \| 2 × 2 \| 4 × 2 \|\n[^#]*\| stencil \| strong \| ws \|( [0-9.]+%[^|]*\|){4}/);
     assert.match(md, /## HPL: the number clusters are compared by/);
     assert.deepEqual(await waitHostsClean(c, 15_000), [], 'nothing left on the hosts');
   });

@@ -10,11 +10,12 @@ const PREFIX = '@orchid-bench ';
 const { KERNEL_NAMES, HYBRID_KERNELS, block, sieveCount } = await import('../dist/bench/kernels.js');
 const { validateResults, upgradeResults, SCHEMA } = await import('../dist/bench/schema.js');
 const { summarize } = await import('../dist/bench/stats.js');
+const { PROFILE_ENV } = await import('../dist/bench/comm-share.js');
 
 const SMALL = { pi: 200_000, matmul: 24, stencil: 21, sort: 5_000, primes: 20_000, hpl: 40 };
 
-async function job(np, spec) {
-  const j = launch({ np, script: RANK, args: [JSON.stringify(spec)], transport: 'ws', timeout: 90 });
+async function job(np, spec, env) {
+  const j = launch({ np, script: RANK, args: [JSON.stringify(spec)], transport: 'ws', timeout: 90, env });
   const lines = [];
   const other = [];
   for await (const l of j.output) {
@@ -42,6 +43,7 @@ for (const np of [1, 2, 4]) {
       assert.equal(l.verified, true, `${l.kernel} ${l.scaling} on ${np} ranks: ${l.detail}`);
       assert.equal(l.samples.length, 1);
       assert.ok(l.samples[0] > 0);
+      assert.equal(l.profile, undefined, 'no profile without the recorder');
     }
     const hyb = await job(np, { hybrid: true, kernels: HYBRID_KERNELS.map((k) => ({ kernel: k, scaling: 'strong', base: SMALL[k], repeats: 1 })) });
     const hk = hyb.filter((l) => l.type === 'kernel');
@@ -104,6 +106,33 @@ test('the micro-benchmarks report every size and collective', { timeout: 60_000 
   }
 });
 
+test('with the recorder on (bench --profile) each kernel run carries its time in orchid calls: exact counts and bytes, shares in (0, 1)', { timeout: 60_000 }, async () => {
+  const R = 2;
+  const kernels = [
+    { kernel: 'pi', scaling: 'strong', base: SMALL.pi, repeats: R },
+    { kernel: 'stencil', scaling: 'strong', base: SMALL.stencil, repeats: R },
+  ];
+  const [pi, st] = (await job(2, { kernels }, PROFILE_ENV)).filter((l) => l.type === 'kernel');
+  const counts = (p) => Object.fromEntries(p.calls.map((c) => [c.call, c.count]));
+  // per timed repeat and rank: the kernel's calls and the closing barrier (the warm-up run is not counted)
+  assert.deepEqual(counts(pi.profile), { allreduce: 2 * 2 * R, barrier: 2 * R });
+  // stencil on 2 ranks: one halo row each way per sweep (STENCIL_SWEEPS = 50), (n + 2) doubles each
+  assert.deepEqual(counts(st.profile), { send: 2 * 50 * R, recv: 2 * 50 * R, allreduce: 2 * 2 * R, barrier: 2 * R });
+  assert.equal(st.profile.sentMsgs, 2 * 50 * R);
+  assert.equal(st.profile.sentBytes, 2 * 50 * R * 8 * (SMALL.stencil + 2));
+  assert.equal(st.profile.calls.find((c) => c.call === 'send').bytes, st.profile.sentBytes);
+  assert.equal(pi.profile.sentMsgs, 0);
+  for (const l of [pi, st]) {
+    const p = l.profile;
+    assert.ok(p.share > 0 && p.share < 1, `${l.kernel}: share ${p.share}`);
+    assert.ok(p.minShare <= p.share && p.share <= p.maxShare && p.maxShare < 1, `${l.kernel}: ${p.minShare} <= ${p.share} <= ${p.maxShare}`);
+    assert.ok([0, 1].includes(p.maxRank) && [0, 1].includes(p.minRank));
+    assert.ok(p.wallMs > 0);
+    // the time in calls summed by call can exceed the time with a call in flight (overlapping sends and receives), never the reverse
+    assert.ok(p.calls.reduce((s, c) => s + c.share, 0) >= p.share * 0.999, `${l.kernel}: calls ${JSON.stringify(p.calls)} vs share ${p.share}`);
+  }
+});
+
 test('kernel helpers: blocks cover the range, the sieve counts primes', () => {
   for (const [n, p] of [[10, 3], [2, 4], [0, 2], [17, 17]]) {
     let next = 0;
@@ -145,4 +174,12 @@ test('the schema checker accepts a valid file and names what is wrong in a bad o
   assert.match(validateResults({ ...ok, measurements: [{ ...m, kind: 'micro', kernel: undefined }] }).join('\n'), /needs "benchmark"/);
   assert.match(validateResults({ ...ok, measurements: [{ ...m, samples: [1] }] }).join('\n'), /1 samples but repeats 3/);
   assert.match(validateResults([]).join('\n'), /not an object/);
+  // --profile's per-run share (schema 3); a file of the second schema reads as it is
+  const profile = { wallMs: 120, share: 0.4, maxShare: 0.5, maxRank: 1, minShare: 0.3, minRank: 0, calls: [{ call: 'allreduce', count: 8, ms: 40, share: 0.33, bytes: 64 }], sentBytes: 0, sentMsgs: 0 };
+  assert.deepEqual(validateResults({ ...ok, profiled: true, measurements: [{ ...m, profile }] }), []);
+  assert.match(validateResults({ ...ok, measurements: [{ ...m, profile: { ...profile, maxShare: 1.5 } }] }).join('\n'), /measurements\[0\]\.profile\.maxShare/);
+  assert.match(validateResults({ ...ok, measurements: [{ ...m, profile: { ...profile, calls: [{ call: 'x' }] } }] }).join('\n'), /profile\.calls/);
+  assert.match(validateResults({ ...ok, measurements: [{ ...m, kind: 'micro', benchmark: 'bcast', kernel: undefined, profile }] }).join('\n'), /only a kernel measurement has "profile"/);
+  assert.equal(SCHEMA, 'orchid-bench/3');
+  assert.deepEqual(validateResults(upgradeResults({ ...ok, schema: 'orchid-bench/2' })), []);
 });

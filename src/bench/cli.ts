@@ -42,6 +42,10 @@ Options:
       --label NAME       name of this run in reports and comparisons
                          (default HOST-xN, e.g. vim3-x4)
       --skip PART[,..]   leave out micro, kernels, hybrid, c, hpcc, links, single
+      --profile          run the kernel jobs with orchid's recorder on: per kernel
+                         run the share of time its ranks spent in orchid calls
+                         (mean and max over ranks), the top calls and the bytes
+                         sent, in results.json and a "Communication share" table
   -h, --help             show this help
 
 compare: put several results.json side by side (tables and overlaid charts,
@@ -101,6 +105,9 @@ export function parseBenchArgs(argv: readonly string[]): ParsedBench {
         return { kind: 'help' };
       case 'quick':
         o.quick = true;
+        break;
+      case 'profile':
+        o.profile = true;
         break;
       case 'n':
       case 'np':

@@ -46,14 +46,15 @@ export const hostListText = (hosts: HostSpec[]): string => hosts.map((h) => `${h
  * `orchidrun`: the mpi launcher loads the native addon (and with it libmpi) into the
  * launching process, and the driver must survive whatever that library does.
  */
-export function startJob(w: Where, transport: string, script: string, args: string[], timeout: number): BenchJob {
+export function startJob(w: Where, transport: string, script: string, args: string[], timeout: number, env?: Readonly<Record<string, string>>): BenchJob {
   if (transport === 'ws') {
-    const job = launch({ np: w.np, script, args, hosts: w.hostList ?? w.hosts, hostfile: w.hostList ? undefined : w.hostfile, ssh: w.ssh, iface: w.iface, transport: 'ws', timeout });
+    const job = launch({ np: w.np, script, args, hosts: w.hostList ?? w.hosts, hostfile: w.hostList ? undefined : w.hostfile, ssh: w.ssh, iface: w.iface, transport: 'ws', timeout, env: env && { ...env } });
     return { output: job.output, done: job.done, kill: (sig) => job.kill(sig) };
   }
   const hostArgs = w.hostList ? ['--hosts', hostListText(w.hostList)] : w.hostfile ? ['--hostfile', w.hostfile] : w.hosts ? ['--hosts', w.hosts] : [];
   if (w.ssh) hostArgs.push('--ssh', w.ssh);
   if (w.iface) hostArgs.push('--iface', w.iface);
+  for (const [k, v] of Object.entries(env ?? {})) hostArgs.push('--env', `${k}=${v}`);
   const child = spawn(process.execPath, [ORCHIDRUN, '-n', String(w.np), '--transport', transport, '--timeout', String(timeout), ...hostArgs, script, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   const lines: Array<{ rank: number; text: string }> = [];
   let wake: (() => void) | undefined;
@@ -86,9 +87,12 @@ export function startJob(w: Where, transport: string, script: string, args: stri
   return { output, done, kill: (sig = 'SIGTERM') => child.kill(sig) };
 }
 
-/** Run a benchmark job, collecting rank 0's bench lines; other output is kept for error messages. */
-export async function runJob(w: Where, transport: string, spec: JobSpec, timeout: number, onJob: (j: BenchJob) => void): Promise<{ lines: RankLine[]; code: number; message?: string; tail: string[] }> {
-  const job = startJob(w, transport, RANK_SCRIPT, [JSON.stringify(spec)], timeout);
+/**
+ * Run a benchmark job, collecting rank 0's bench lines; other output is kept for error
+ * messages. `env`: more environment for the ranks (orchid bench --profile's recorder).
+ */
+export async function runJob(w: Where, transport: string, spec: JobSpec, timeout: number, onJob: (j: BenchJob) => void, env?: Readonly<Record<string, string>>): Promise<{ lines: RankLine[]; code: number; message?: string; tail: string[] }> {
+  const job = startJob(w, transport, RANK_SCRIPT, [JSON.stringify(spec)], timeout, env);
   onJob(job);
   const lines: RankLine[] = [];
   const tail: string[] = [];

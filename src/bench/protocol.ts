@@ -1,5 +1,6 @@
 // What the driver tells a benchmark job (one JSON argument) and what rank 0 prints back:
 // lines that start with LINE_PREFIX followed by one JSON object.
+import type { KernelProfile } from './comm-share.js';
 import type { KernelName } from './kernels.js';
 import type { HostInfo, ThermalReading } from './hostinfo.js';
 
@@ -69,6 +70,8 @@ export type RankLine =
       type: 'kernel'; kernel: KernelName; scaling: 'strong' | 'weak' | 'hybrid'; size: number; threads: number; samples: number[]; verified: boolean; detail: string;
       /** units of work of one run (see KERNEL_RATES), so rate = work / seconds */
       work?: number; thermal?: ThermalSample[];
+      /** orchid bench --profile: the time its ranks spent in orchid calls */
+      profile?: KernelProfile;
     }
   | { type: 'link'; a: string; b: string; latencyUs: number[]; mbps: number[] }
   | { type: 'error'; message: string };

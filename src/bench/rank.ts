@@ -6,6 +6,7 @@ import { init } from '../index.js';
 import type { Comm } from '../comm/comm.js';
 import { version } from '../cli/usage.js';
 import { readHostInfo, readThermal, throttleSeen, type ThermalReading } from './hostinfo.js';
+import { mergeWindows, ShareMeter, type RankWindow } from './comm-share.js';
 import { KERNELS, kernelWork, weakRun, type HybridPool, type KernelFn } from './kernels.js';
 import { LINE_PREFIX, type HostDetail, type JobSpec, type LinkSpec, type MicroSpec, type Pair, type RankLine, type ThermalSample } from './protocol.js';
 
@@ -176,18 +177,23 @@ async function kernels(comm: Comm, local: Comm, details: HostDetail[], pool: Hyb
     let verified = true;
     let detail = '';
     let before: Awaited<ReturnType<typeof thermal>> = [];
+    // orchid bench --profile: the time in orchid calls over the timed repeats (comm-share.ts)
+    const meter = ShareMeter.create(comm.rank);
     for (let r = -1; r < k.repeats; r++) {
       if (r === 0) before = await thermal(comm, local);
       await comm.barrier();
       const t0 = now();
+      if (r >= 0) meter?.start();
       // the warm-up run (JIT, connections) of HPL at full size would double its time: a small one does
       const res = r < 0 && k.kernel === 'hpl' ? await KERNELS.hpl(comm, Math.min(size, 256), pool) : await run(comm, size, pool);
       await comm.barrier();
+      meter?.stop();
       const dt = res.seconds ?? (now() - t0) / 1e6; // seconds
       if (r >= 0) samples.push(dt);
       if (!res.verified) verified = false;
       if (!res.verified || !detail) detail = res.detail;
     }
+    const windows = meter ? ((await comm.gather(meter.window(), 0)) as RankWindow[] | undefined) : undefined;
     const after = await thermal(comm, local);
     const thermalSamples: ThermalSample[] = [];
     for (const b of before) {
@@ -196,7 +202,7 @@ async function kernels(comm: Comm, local: Comm, details: HostDetail[], pool: Hyb
       const maxMHz = details.find((d) => d.name === b.host)?.freqMHz?.max;
       thermalSamples.push({ host: b.host, before: b.t, after: a.t, throttled: throttleSeen(b.t, a.t, maxMHz ?? null) });
     }
-    emit({ type: 'kernel', kernel: k.kernel, scaling: pool ? 'hybrid' : scaling, size, threads: pool?.threads ?? 1, samples, verified, detail, work, thermal: thermalSamples });
+    emit({ type: 'kernel', kernel: k.kernel, scaling: pool ? 'hybrid' : scaling, size, threads: pool?.threads ?? 1, samples, verified, detail, work, thermal: thermalSamples, ...(windows ? { profile: mergeWindows(windows) } : {}) });
   }
 }
 

@@ -6,6 +6,7 @@ import { bytesLabel, lineChart as drawChart, PALETTE, type ChartSpec, type Serie
 import type { Measurement, Results } from './schema.js';
 import { f, pct, rateText, seriesName, uniq, type Section, type Table } from './report-format.js';
 import { clusterSections, hostsSection, warningsSection } from './report-cluster.js';
+import { shareSection } from './report-share.js';
 
 const DASHES = ['', '7 4', '2 3', '10 3 2 3', '4 2'];
 
@@ -117,6 +118,9 @@ export function buildSections(all: Results[]): Section[] {
       charts: [],
     });
   }
+
+  const share = shareSection(all);
+  if (share) sections.push(share);
 
   // ---- ping-pong ----
   const micro = all.flatMap((r) => r.measurements.filter((m) => m.kind === 'micro').map((m) => ({ r, m })));

@@ -23,6 +23,7 @@ import { summarize } from './stats.js';
 import { Progress } from './progress.js';
 import { hostListText, mergeHosts, probeTransport, runJob, type BenchJob, type Where } from './jobs.js';
 import { chooseLinkRate, derive, linkMatrix, warningsOf } from './analysis.js';
+import { PROFILE_ENV } from './comm-share.js';
 
 export interface BenchOptions {
   quick: boolean;
@@ -44,6 +45,8 @@ export interface BenchOptions {
   transport: 'ws' | 'mpi' | 'all';
   out: string;
   label?: string;
+  /** run the kernel jobs with the recorder on: each kernel run's time in orchid calls (comm-share.ts) */
+  profile?: boolean;
   /** skip parts (tests, debugging): see SKIPPABLE in cli.ts */
   skip?: string[];
   command?: string;
@@ -221,7 +224,7 @@ export async function runBench(opts: BenchOptions): Promise<{ results: Results; 
       } else if (l.type === 'kernel') {
         const sum = summarize(l.samples);
         const rate = l.work !== undefined && sum.median > 0 ? { rate: l.work / sum.median, rateUnit: KERNEL_RATES[l.kernel].unit } : {};
-        results.measurements.push({ kind: 'kernel', kernel: l.kernel, scaling: l.scaling, ...row, threads: l.threads ?? threads, size: l.size, unit: 's', verified: l.verified, detail: l.detail, ...sum, ...rate, thermal: l.thermal });
+        results.measurements.push({ kind: 'kernel', kernel: l.kernel, scaling: l.scaling, ...row, threads: l.threads ?? threads, size: l.size, unit: 's', verified: l.verified, detail: l.detail, ...sum, ...rate, thermal: l.thermal, ...(l.profile ? { profile: l.profile } : {}) });
         if (!l.verified) results.failures.push({ what: `kernel ${l.kernel} (${l.scaling}, ${s.layout}, ${transport})`, message: `did not verify: ${l.detail}` });
       } else if (l.type === 'error') {
         results.failures.push({ what: `${transport} ${s.layout}`, message: l.message });
@@ -234,11 +237,11 @@ export async function runBench(opts: BenchOptions): Promise<{ results: Results; 
       linkWarnings = m.warnings;
     }
   };
-  const jobStep = (transport: string, s: JobShape, spec: () => JobSpec, what: string): void => {
+  const jobStep = (transport: string, s: JobShape, spec: () => JobSpec, what: string, env?: Readonly<Record<string, string>>): void => {
     steps.push({
       name: `${what} · ${transport} · ${s.layout}`,
       run: async () => {
-        const r = await runJob(where(s), transport, spec(), profile.jobTimeout, (j) => (current = j));
+        const r = await runJob(where(s), transport, spec(), profile.jobTimeout, (j) => (current = j), env);
         current = undefined;
         ingest(r.lines, transport, s);
         if (r.code !== 0 && !stopping) {
@@ -253,6 +256,10 @@ export async function runBench(opts: BenchOptions): Promise<{ results: Results; 
     const one = hosts.map((h) => ({ name: h.name, slots: 1 }));
     jobStep('ws', { nodes: hosts.length, ranks: hosts.length, perHost: one.map(() => 1), hosts: one, layout: layoutOf(one.map(() => 1)) }, () => ({ links: profile.links }), 'link matrix');
   }
+  // --profile: the jobs that run kernels (and with them the micro-benchmarks) with the recorder on
+  const kernelEnv = o.profile ? PROFILE_ENV : undefined;
+  results.profiled = kernelEnv !== undefined && (!skip.has('kernels') || !skip.has('hybrid'));
+  if (results.profiled) env.notes.push('--profile: the kernel jobs ran with the recorder on (each kernel run\'s time in orchid calls); its cost is in every figure of those jobs, the point-to-point and collective micro-benchmarks included');
   // point-to-point: inside a node, and across the link (the first job that can place each pair)
   const pairsFor = (s: JobShape, placed: Set<string>): Pair[] => {
     const out: Pair[] = [];
@@ -268,12 +275,12 @@ export async function runBench(opts: BenchOptions): Promise<{ results: Results; 
       const pairs = pairsFor(s, placed);
       const micro = !skip.has('micro') && s.ranks >= 2 ? { ...profile.micro, pairs } : undefined;
       const kernels = !skip.has('kernels');
-      if (micro || kernels) jobStep(t, s, () => ({ micro, kernels: kernels ? kernelSpecs(profile, hplBase()) : undefined }), 'micro + kernels');
+      if (micro || kernels) jobStep(t, s, () => ({ micro, kernels: kernels ? kernelSpecs(profile, hplBase()) : undefined }), 'micro + kernels', kernels ? kernelEnv : undefined);
     }
     if (!skip.has('hybrid')) {
       for (const s of shapes) {
         const spec: JobSpec = { hybrid: true, kernels: HYBRID_KERNELS.map((k) => ({ kernel: k, scaling: 'strong', base: profile.strong[k]!, repeats: profile.kernelRepeats })) };
-        jobStep(t, s, () => spec, 'hybrid');
+        jobStep(t, s, () => spec, 'hybrid', kernelEnv);
       }
     }
   }

@@ -2,10 +2,13 @@
 import type { Summary } from './stats.js';
 import type { HostInfo } from './hostinfo.js';
 import type { ThermalSample } from './protocol.js';
+import type { KernelProfile } from './comm-share.js';
 
 // 2: node sweeps (nodes, ppn, layout), rates, the link matrix, hpcc, per-host hardware, warnings
-export const SCHEMA = 'orchid-bench/2';
+// 3: --profile: a kernel run's time in orchid calls (Measurement.profile, Results.profiled)
+export const SCHEMA = 'orchid-bench/3';
 export const SCHEMA_V1 = 'orchid-bench/1';
+export const SCHEMA_V2 = 'orchid-bench/2';
 
 export interface Measurement extends Summary {
   /** micro: ping-pong and collectives; kernel: application kernels; single: one process, benchmark.js */
@@ -55,6 +58,8 @@ export interface Measurement extends Summary {
   thermal?: ThermalSample[];
   /** inter-node bandwidth: this median / the link's line rate */
   lineRatio?: number;
+  /** kernels, with --profile: the share of the timed repeats its ranks spent in orchid calls, the top calls, bytes sent */
+  profile?: KernelProfile;
 }
 
 /** One pair of hosts of the link matrix. */
@@ -127,6 +132,8 @@ export interface Results {
   hpcc: HpccResult[];
   /** what a careful reader should know before trusting the figures */
   warnings: string[];
+  /** --profile: the kernel jobs ran with the recorder on (kernel rows carry `profile`) */
+  profiled?: boolean;
   failures: Array<{ what: string; message: string }>;
 }
 
@@ -139,6 +146,8 @@ const isBool: Check = (v) => typeof v === 'boolean';
 const opt = (c: Check): Check => (v) => v === undefined || c(v);
 const arrOf = (c: Check): Check => (v) => Array.isArray(v) && v.every(c);
 const oneOf = (...xs: unknown[]): Check => (v) => xs.includes(v);
+const isShare: Check = (v) => isNum(v) && (v as number) >= 0 && (v as number) <= 1;
+const isNonNeg: Check = (v) => isNum(v) && (v as number) >= 0;
 
 function fields(obj: unknown, where: string, spec: Record<string, Check>, errors: string[]): void {
   if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) {
@@ -156,7 +165,7 @@ export function validateResults(value: unknown): string[] {
   fields(value, 'results', {
     schema: oneOf(SCHEMA), label: isStr, partial: isBool, quick: isBool, started: isStr, finished: isStr, command: isStr,
     rankCounts: arrOf(isPosInt), measurements: Array.isArray, failures: Array.isArray, environment: (v) => typeof v === 'object' && v !== null,
-    sweep: oneOf('ranks', 'nodes'), nodeCounts: arrOf(isPosInt), links: Array.isArray, hpcc: Array.isArray, warnings: arrOf(isStr),
+    sweep: oneOf('ranks', 'nodes'), nodeCounts: arrOf(isPosInt), links: Array.isArray, hpcc: Array.isArray, warnings: arrOf(isStr), profiled: opt(isBool),
   }, errors);
   if (errors.length) return errors;
   const r = value as Results;
@@ -185,6 +194,13 @@ export function validateResults(value: unknown): string[] {
     } else if (!isStr(m.benchmark)) errors.push(`${where}: a ${m.kind} measurement needs "benchmark"`);
     if (Array.isArray(m.samples) && m.samples.length !== m.repeats) errors.push(`${where}: ${m.samples.length} samples but repeats ${m.repeats}`);
     if (m.kind === 'kernel' && m.rate !== undefined && !isStr(m.rateUnit)) errors.push(`${where}: a rate needs "rateUnit"`);
+    if (m.profile !== undefined) {
+      if (m.kind !== 'kernel') errors.push(`${where}: only a kernel measurement has "profile"`);
+      fields(m.profile, `${where}.profile`, {
+        wallMs: isNonNeg, share: isShare, maxShare: isShare, maxRank: isNonNegInt, minShare: isShare, minRank: isNonNegInt, sentBytes: isNonNeg, sentMsgs: isNonNegInt,
+        calls: arrOf((c) => typeof c === 'object' && c !== null && isStr((c as { call: unknown }).call) && isNonNegInt((c as { count: unknown }).count) && isNonNeg((c as { ms: unknown }).ms) && isNonNeg((c as { share: unknown }).share)),
+      }, errors);
+    }
   });
   r.links.forEach((l, i) => fields(l, `links[${i}]`, { a: isStr, b: isStr, latencyUs: isNum, median: isNum, lineMbps: isNum, lineRatio: isNum, flag: (v) => v === null || isStr(v) }, errors));
   r.hpcc.forEach((h, i) => fields(h, `hpcc[${i}]`, { nodes: isPosInt, ranks: isPosInt, n: isPosInt, passed: isBool, hplGflops: isNum, summary: (v) => typeof v === 'object' && v !== null }, errors));
@@ -197,11 +213,14 @@ export function measurementName(m: Measurement): string {
 }
 
 /**
- * A results file of the first schema (rank sweeps on one host, no rates) as the second:
- * every row becomes nodes = hosts, ppn = ranks / hosts. Returns other values unchanged.
+ * A results file of an earlier schema as the current one. The second reads as it is (the third
+ * only added optional fields); the first (rank sweeps on one host, no rates): every row becomes
+ * nodes = hosts, ppn = ranks / hosts. Returns other values unchanged.
  */
 export function upgradeResults(value: unknown): unknown {
-  if (typeof value !== 'object' || value === null || (value as { schema?: unknown }).schema !== SCHEMA_V1) return value;
+  if (typeof value !== 'object' || value === null) return value;
+  if ((value as { schema?: unknown }).schema === SCHEMA_V2) return { ...value, schema: SCHEMA };
+  if ((value as { schema?: unknown }).schema !== SCHEMA_V1) return value;
   const r = value as Results & { measurements: Array<Partial<Measurement>> };
   for (const m of r.measurements) {
     const hosts = m.hosts ?? 1;

@@ -3,8 +3,9 @@
 // traceBackend() wraps a backend once, when the Comm is made; with ORCHID_TRACE unset it
 // returns the backend itself, so an untraced job pays nothing per call. Calls go into a
 // Float64Array (trace-format.ts) handed to a sink in chunks (rank/trace-ship.ts sends them to
-// the launcher); per-call counts and times and the bytes sent to each rank are kept apart
-// from the chunks, so the profile stays exact when chunks are dropped.
+// the launcher); per-call counts, times and bytes, the bytes sent to each rank and the time
+// with at least one call in flight are kept apart from the chunks, so the profile stays exact
+// when chunks are dropped.
 import { performance } from 'node:perf_hooks';
 import { isTypedArray, type Packet } from '../codec/index.js';
 import { backendFields, type CommBackend, type RawMessage } from './comm-backend.js';
@@ -30,9 +31,10 @@ export interface TraceChunk {
 /** Totals kept whether or not the calls themselves are shipped. */
 export interface TraceTotals {
   names: string[];
-  /** per name: calls counted, total ms */
+  /** per name: calls counted, total ms, payload bytes where known (sent, received, or the rank's part of a collective) */
   count: number[];
   totalMs: number[];
+  bytes: number[];
   /** per world rank: point-to-point bytes and messages this rank sent there */
   sentBytes: number[];
   sentMsgs: number[];
@@ -40,6 +42,11 @@ export interface TraceTotals {
   recvMsgs: number;
   /** calls not shipped (the sink refused their chunk) */
   dropped: number;
+  /**
+   * ms with at least one call in flight (the union of the calls' times: overlapping isend/irecv
+   * count once; a nonblocking request counts from its post to its completion)
+   */
+  busyMs: number;
   /** performance.now() when the world communicator was made, and now */
   startMs: number;
   endMs: number;
@@ -49,6 +56,7 @@ const names: string[] = [];
 const nameIds = new Map<string, number>();
 const count: number[] = [];
 const totalMs: number[] = [];
+const callBytes: number[] = [];
 const comms: TraceComm[] = [];
 let shippedNames = 0;
 let shippedComms = 0;
@@ -58,6 +66,10 @@ let recvBytes = 0;
 let recvMsgs = 0;
 let dropped = 0;
 let startMs = 0;
+/** calls started and not yet recorded; since when at least one has been */
+let active = 0;
+let busySince = 0;
+let busyMs = 0;
 let buf = new Float64Array(traceModes?.events ? CHUNK * FIELDS : 0);
 let n = 0;
 let sink: ((chunk: TraceChunk) => boolean) | undefined;
@@ -72,6 +84,7 @@ function nameId(call: string): number {
     nameIds.set(call, id);
     count.push(0);
     totalMs.push(0);
+    callBytes.push(0);
   }
   return id;
 }
@@ -90,18 +103,29 @@ function flushChunk(): void {
   n = 0;
 }
 
-/** One call, finished. */
+/** A call starts (record() ends it): its start time. */
+function begin(): number {
+  const t = now();
+  if (active++ === 0) busySince = t;
+  return t;
+}
+
+/** One call, finished (started by begin()). */
 function record(call: number, t0: number, t1: number, peer: number, tag: number, bytes: number, comm: number, flags: number): void {
+  if (active > 0 && --active === 0) busyMs += t1 - busySince;
   if ((flags & HALF) === 0) {
     count[call]!++;
     totalMs[call]! += t1 - t0;
   }
-  if (flags & SEND) {
+  // a failed call is counted and timed, but moved no bytes
+  const moved = (flags & FAILED) === 0;
+  if (moved && bytes > 0) callBytes[call]! += bytes;
+  if (moved && flags & SEND) {
     if (peer >= 0 && bytes >= 0) {
       sentBytes[peer]! += bytes;
       sentMsgs[peer]!++;
     }
-  } else if (flags & RECV && bytes >= 0) {
+  } else if (moved && flags & RECV && bytes >= 0) {
     recvBytes += bytes;
     recvMsgs++;
   }
@@ -133,9 +157,10 @@ export function takeTraceChunk(): TraceChunk | undefined {
 }
 
 export function traceTotals(): TraceTotals {
+  const t = now();
   return {
-    names: [...names], count: [...count], totalMs: [...totalMs], sentBytes: [...sentBytes], sentMsgs: [...sentMsgs],
-    recvBytes, recvMsgs, dropped, startMs, endMs: now(),
+    names: [...names], count: [...count], totalMs: [...totalMs], bytes: [...callBytes], sentBytes: [...sentBytes], sentMsgs: [...sentMsgs],
+    recvBytes, recvMsgs, dropped, busyMs: busyMs + (active > 0 ? t - busySince : 0), startMs, endMs: t,
   };
 }
 
@@ -150,10 +175,12 @@ export function traceCounters(): { sentMsgs: number; sentBytes: number; recvMsgs
   return { sentMsgs: m, sentBytes: b, recvMsgs, recvBytes };
 }
 
-/** performance.now(), the clock of the calls recorded. */
-export const traceNow = now;
+/** The start of a call that is not a backend call (finalize); traceCall() ends it. */
+export function traceBegin(): number {
+  return traceModes ? begin() : now();
+}
 
-/** A call that is not a backend call (finalize), on the world, started at `t0`. */
+/** A call that is not a backend call (finalize), on the world, started at `t0` by traceBegin(). */
 export function traceCall(call: string, t0: number, failed = false): void {
   if (traceModes) record(nameId(call), t0, now(), -1, -1, -1, 0, failed ? FAILED : 0);
 }
@@ -203,11 +230,21 @@ function wrap(be: CommBackend, info: TraceComm): CommBackend {
   let splits = 0;
   const peerOf = (r: number): number => (r >= 0 && r < w.length ? w[r]! : -1);
 
+  /** `fn()`, a call begun at `t0`: a synchronous throw is recorded as the call failed. */
+  const sync = <T>(fn: () => T, failed: () => void): T => {
+    try {
+      return fn();
+    } catch (e) {
+      failed();
+      throw e;
+    }
+  };
+
   /** Records `p`'s call when it settles. */
   const watch = <T>(call: string, peer: number, bytes: () => number, flags: number, start: () => Promise<T>): Promise<T> => {
     const id = nameId(call);
-    const t0 = now();
-    return start().then(
+    const t0 = begin();
+    return sync(start, () => record(id, t0, now(), peer, -1, -1, c, flags | FAILED)).then(
       (v) => {
         record(id, t0, now(), peer, -1, bytes(), c, flags);
         return v;
@@ -232,12 +269,12 @@ function wrap(be: CommBackend, info: TraceComm): CommBackend {
   const out: CommBackend = {
     ...backendFields(be),
     send: (pkt, dest, tag, call) => {
-      const t0 = now();
-      const r = be.send(pkt, dest, tag, call);
       const flags = call === 'sendrecv' ? SEND | HALF : SEND;
       const id = nameId(call);
       const bytes = pkt.bytes.byteLength;
       const peer = peerOf(dest);
+      const t0 = begin();
+      const r = sync(() => be.send(pkt, dest, tag, call), () => record(id, t0, now(), peer, tag, bytes, c, flags | FAILED));
       if (r === undefined) {
         record(id, t0, now(), peer, tag, bytes, c, flags);
         return r;
@@ -251,33 +288,35 @@ function wrap(be: CommBackend, info: TraceComm): CommBackend {
       );
     },
     recv: (source, tag, call, into) => {
-      const t0 = now();
-      const r = be.recv(source, tag, call, into);
+      const t0 = begin();
+      const failed = (): void => record(nameId(call), t0, now(), source === ANY_SOURCE ? -1 : peerOf(source), tag, -1, c, RECV | FAILED);
+      const r = sync(() => be.recv(source, tag, call, into), failed);
       if (!(r instanceof Promise)) return got(call, t0, r);
       return r.then(
         (m) => got(call, t0, m),
         (e: unknown) => {
-          record(nameId(call), t0, now(), source === ANY_SOURCE ? -1 : peerOf(source), tag, -1, c, RECV | FAILED);
+          failed();
           throw e;
         },
       );
     },
     probe: (source, tag, call) => {
-      const t0 = now();
-      return be.probe(source, tag, call).then(
+      const t0 = begin();
+      const failed = (): void => record(nameId(call), t0, now(), source === ANY_SOURCE ? -1 : peerOf(source), tag, -1, c, FAILED);
+      return sync(() => be.probe(source, tag, call), failed).then(
         (st) => {
           record(nameId(call), t0, now(), peerOf(st.source), st.tag, st.bytes, c, 0);
           return st;
         },
         (e: unknown) => {
-          record(nameId(call), t0, now(), source === ANY_SOURCE ? -1 : peerOf(source), tag, -1, c, FAILED);
+          failed();
           throw e;
         },
       );
     },
     iprobe: (source, tag) => {
-      const t0 = now();
-      const st = be.iprobe(source, tag);
+      const t0 = begin();
+      const st = sync(() => be.iprobe(source, tag), () => record(nameId('iprobe'), t0, now(), -1, tag, -1, c, FAILED));
       record(nameId('iprobe'), t0, now(), st ? peerOf(st.source) : -1, st ? st.tag : tag, st ? st.bytes : -1, c, 0);
       return st;
     },

@@ -5,10 +5,10 @@
 // --wdir); the output comes back as the same rank-attributed lines as with ws.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { constants as osConstants, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { OrchidError } from '../errors.js';
 import { probeAddon } from '../transport/mpi/addon.js';
@@ -71,6 +71,8 @@ export interface MpiexecCommand {
   flavor: MpiFlavor;
   env: NodeJS.ProcessEnv;
   cwd: string;
+  /** the directory of the ssh wrapper Hydra runs (removed when the job ends) */
+  tmpDir?: string;
 }
 
 /** The mpiexec command line for `opts` (throws ERR_ARG when the mpi transport cannot run). */
@@ -98,11 +100,16 @@ export function mpiexecCommand(opts: LaunchOptions): { cmd: MpiexecCommand; np: 
   const hostList = hosts.map((h) => `${h.name}:${h.ranks.length}`).join(',');
   const ssh = !allLocal && opts.ssh !== undefined ? splitCommand(opts.ssh) : undefined;
   const iface = opts.iface !== undefined && !isIP(opts.iface) ? opts.iface : undefined;
+  let tmpDir: string | undefined;
   if (flavor === 'mpich') {
     if (plan.apps.length === 1) args.push('-n', String(np));
     if (!allLocal) args.push('-hosts', hostList);
     // Hydra takes one executable for ssh: a command line with arguments goes into a wrapper
-    if (ssh) args.push('-launcher', 'ssh', '-launcher-exec', sshWrapper(ssh));
+    if (ssh) {
+      const wrapper = sshWrapper(ssh);
+      tmpDir = dirname(wrapper);
+      args.push('-launcher', 'ssh', '-launcher-exec', wrapper);
+    }
     if (iface) args.push('-iface', iface);
     if (opts.bindTo !== undefined) args.push('-bind-to', opts.bindTo);
     args.push('-wdir', plan.wdir, '-prepend-rank');
@@ -136,7 +143,7 @@ export function mpiexecCommand(opts: LaunchOptions): { cmd: MpiexecCommand; np: 
     env.OMPI_ALLOW_RUN_AS_ROOT = '1';
     env.OMPI_ALLOW_RUN_AS_ROOT_CONFIRM = '1';
   }
-  return { cmd: { file: found.path, args, flavor, env, cwd: plan.wdir }, np, timeout: plan.timeout, tagOutput: plan.tagOutput, plan };
+  return { cmd: { file: found.path, args, flavor, env, cwd: plan.wdir, tmpDir }, np, timeout: plan.timeout, tagOutput: plan.tagOutput, plan };
 }
 
 function shellQuote(w: string): string {
@@ -180,11 +187,13 @@ export class MpiexecJob implements Job {
     this.np = np;
     this.see = seeFor?.(np);
     if (plan.displayMap) for (const text of jobMapLines(plan)) this.output.push({ rank: -1, stream: 'stdout', text });
-    if (!this.see) this.start(cmd, timeout, tagOutput);
+    const remote = plan.placement.hosts.find((h) => !h.local);
+    if (!this.see && !remote) this.start(cmd, timeout, tagOutput);
     else
-      this.startSeen(this.see, cmd, plan).then(
+      this.prepare(cmd, plan, remote?.name).then(
         () => this.start(cmd, timeout, tagOutput),
         (e: unknown) => {
+          if (cmd.tmpDir) rmSync(cmd.tmpDir, { recursive: true, force: true });
           this.output.push({ rank: -1, stream: 'stderr', text: `orchidrun: could not start the job: ${(e as Error).message}` });
           this.output.end();
           this.resolveDone({ code: 255, message: `could not start the job: ${(e as Error).message}` });
@@ -193,13 +202,22 @@ export class MpiexecJob implements Job {
   }
 
   /**
-   * The coordinator the ranks ship their trace to (rank/join-mpi.ts): on the address that
-   * routes to the first remote host (127.0.0.1 when all are this one); its key goes in
-   * mpiexec's environment only (-genvlist / -x NAME: never on a command line).
+   * What needs this host's address before mpiexec starts: with remote hosts, the address that
+   * routes to the first one (or --iface's), which Hydra's proxies are told to call back
+   * (-localhost; by default Hydra sends its own hostname, which often resolves to 127.0.0.1 or
+   * 127.0.1.1 in /etc/hosts and then no proxy can connect); and the trace coordinator.
    */
-  private async startSeen(see: SeeInside, cmd: MpiexecCommand, plan: JobPlan): Promise<void> {
-    const remote = plan.placement.hosts.find((h) => !h.local);
-    const host = this.opts.iface !== undefined && isIP(this.opts.iface) ? this.opts.iface : remote ? await addressTowards(remote.name, plan.ssh) : '127.0.0.1';
+  private async prepare(cmd: MpiexecCommand, plan: JobPlan, remote: string | undefined): Promise<void> {
+    const host = plan.addr ?? (remote !== undefined ? await addressTowards(remote, plan.ssh) : '127.0.0.1');
+    if (remote !== undefined && cmd.flavor === 'mpich') cmd.args.unshift('-localhost', host);
+    if (this.see) await this.startSeen(this.see, cmd, host);
+  }
+
+  /**
+   * The coordinator the ranks ship their trace to (rank/join-mpi.ts), on `host`; its key goes
+   * in mpiexec's environment only (-genvlist / -x NAME: never on a command line).
+   */
+  private async startSeen(see: SeeInside, cmd: MpiexecCommand, host: string): Promise<void> {
     const key = newSecret();
     const coord = new Coordinator({ secret: key, size: this.np, host });
     this.coordinator = coord;
@@ -270,6 +288,7 @@ export class MpiexecJob implements Job {
       }
       if (timer) clearTimeout(timer);
       this.guardProc?.stdin?.end();
+      if (cmd.tmpDir) rmSync(cmd.tmpDir, { recursive: true, force: true });
       for (const text of this.see?.finish() ?? []) this.output.push({ rank: -1, stream: 'stderr', text });
       void this.coordinator?.close();
       this.output.end();

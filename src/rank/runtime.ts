@@ -4,7 +4,7 @@ import type { Comm, Runtime } from '../comm/comm.js';
 import { OrchidError } from '../errors.js';
 import { markFinalizing } from '../comm/pending.js';
 import { markFinalized } from './lifecycle.js';
-import { traceCall, traceNow } from '../comm/trace.js';
+import { traceBegin, traceCall } from '../comm/trace.js';
 import { endTrace } from './trace-ship.js';
 
 /** What the runtime needs from the job this rank belongs to. */
@@ -42,7 +42,7 @@ export function makeRuntime(job: Membership): Runtime {
       markFinalizing();
       finalizing ??= (async () => {
         if (rt.ended) return;
-        const t0 = traceNow();
+        const t0 = traceBegin();
         try {
           await job.sync(rt.world!);
         } catch (e) {
