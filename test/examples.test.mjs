@@ -1,7 +1,8 @@
 // The examples of the README, run as a user runs them: through orchidrun with 4 ranks,
 // with 1 rank, without the launcher (a world of one), and through the package's bin.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { orchidrun, ROOT, run as runProcess } from './helpers/run.mjs';
@@ -81,8 +82,17 @@ test('npx orchidrun -n 4 examples/pi.ts (from the repo, offline)', async (t) => 
     return t.skip('npx is not available');
   }
   // --no: never install anything; --offline: never ask the registry (the bin is this package's own).
-  const r = await exec('npx', ['--no', '--offline', '--', 'orchidrun', '-n', '4', 'examples/pi.ts', '1e7']);
+  // In its own checkout npx links the package into its cache and would run the package's install
+  // script there, i.e. rebuild build/Release of this checkout: a run killed midway (the bound
+  // below) leaves no addon and a broken cache entry. So: scripts off, a cache of this test's own.
+  const cache = mkdtempSync(join(tmpdir(), 'orchid-npx-'));
+  t.after(() => rmSync(cache, { recursive: true, force: true }));
+  const env = { npm_config_cache: cache, npm_config_ignore_scripts: 'true' };
+  const addon = join(ROOT, 'build/Release/orchid_mpi.node');
+  const before = existsSync(addon) ? statSync(addon).mtimeMs : undefined;
+  const r = await exec('npx', ['--no', '--offline', '--', 'orchidrun', '-n', '4', 'examples/pi.ts', '1e7'], { env });
   ok(r);
+  assert.equal(existsSync(addon) ? statSync(addon).mtimeMs : undefined, before, 'npx rebuilt (or removed) the addon of this checkout');
   assert.ok(Math.abs(piOf(r.stdout) - Math.PI) < 1e-6);
 });
 
