@@ -52,7 +52,9 @@ for (const mode of modes) {
       test(`--trace and --profile=FILE on ${t}: every rank on its host, exact counts, send->recv flows, clocks`, { timeout: 120_000 }, async () => {
         const dir = tmp();
         const scratch = tmp(); // the launcher's TMPDIR (Hydra's ssh wrapper goes there)
-        const r = await run(process.execPath, [ORCHIDRUN, ...mode.args(), '--transport', t, '--trace', dir, `--profile=${join(dir, 'p.json')}`, PROG], { timeoutMs: 100_000, env: { TMPDIR: scratch } });
+        // chunks of 4 calls: each rank ships 3 full chunks while it runs and the last 3 calls at finalize
+        const args = [...mode.args(), '--transport', t, '--env', 'ORCHID_TRACE_CHUNK=4', '--trace', dir, `--profile=${join(dir, 'p.json')}`, PROG];
+        const r = await run(process.execPath, [ORCHIDRUN, ...args], { timeoutMs: 100_000, env: { TMPDIR: scratch } });
         assert.equal(r.code, 0, r.stderr);
         assert.deepEqual(readdirSync(scratch), [], 'nothing left in the temporary directory');
         assert.match(r.stderr, /profile of 3 ranks/);
@@ -157,6 +159,29 @@ test('the recorder\'s totals (ORCHID_TRACE=profile): calls in flight at once cou
   // in flight: 200 ms (the two at once) + 200 ms (the one alone); summed by call: 600 ms
   assert.ok(t.busyMs >= 399 && t.busyMs < callMs - 150, `busy ${t.busyMs} ms, calls ${callMs} ms`);
   assert.ok(t.wallMs - t.busyMs >= 99, `the 100 ms between them is not busy (wall ${t.wallMs}, busy ${t.busyMs})`);
+});
+
+test('the recorder\'s chunks (ORCHID_TRACE=events): each full chunk goes to the sink, its array written again after; a refused chunk counts as dropped', async () => {
+  // chunks of 3 calls; the sink keeps a copy of the first, refuses the second, keeps the third
+  const code = `
+    const { setTraceSink, takeTraceChunk, traceBackend, traceTotals } = await import(${JSON.stringify(join(ROOT, 'dist/comm/trace.js'))});
+    const kept = [];
+    let k = 0;
+    setTraceSink((c) => k++ !== 1 && kept.push(Array.from(c.calls)) > 0);
+    const be = traceBackend({ rank: 0, size: 2, hostname: 'h', tagUb: 2 ** 31 - 1, members: [0, 1], send: () => undefined });
+    for (let i = 0; i < 11; i++) be.send({ bytes: new Uint8Array(i) }, 1, 100 + i, 'send');
+    const last = takeTraceChunk();
+    console.log(JSON.stringify({ kept, last: Array.from(last.calls), dropped: traceTotals().dropped, count: traceTotals().count }));`;
+  const r = await run(process.execPath, ['--input-type=module', '-e', code], { env: { ORCHID_TRACE: 'events', ORCHID_TRACE_CHUNK: '3' } });
+  assert.equal(r.code, 0, r.stderr);
+  const out = JSON.parse(r.stdout);
+  const FIELDS = 8, TAG = 4, BYTES = 5; // trace-format.ts
+  const tags = (calls) => calls.filter((_, i) => i % FIELDS === TAG);
+  assert.deepEqual(out.kept.map(tags), [[100, 101, 102], [106, 107, 108]], 'chunks 1 and 3 as they were when shipped');
+  assert.deepEqual(tags(out.last), [109, 110], 'the last chunk: the calls not shipped yet, nothing of the earlier ones');
+  assert.deepEqual(out.last.filter((_, i) => i % FIELDS === BYTES), [9, 10]);
+  assert.equal(out.dropped, 3, 'the refused chunk\'s calls');
+  assert.deepEqual(out.count, [11], 'the totals count every call, dropped or not');
 });
 
 test('without the flags the ranks record nothing (ORCHID_TRACE unset: traceBackend is the identity)', async () => {

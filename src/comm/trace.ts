@@ -19,7 +19,7 @@ import { ANY_SOURCE } from './wildcards.js';
 export const traceModes: TraceModes | undefined = parseTraceModes(process.env.ORCHID_TRACE);
 
 /** Calls per chunk handed to the sink (ORCHID_TRACE_CHUNK). */
-const CHUNK = Math.max(16, Number(process.env.ORCHID_TRACE_CHUNK) || 16384);
+const CHUNK = Math.max(1, Math.floor(Number(process.env.ORCHID_TRACE_CHUNK)) || 16384);
 
 /** A chunk of calls and the names and communicators first used since the previous one. */
 export interface TraceChunk {
@@ -96,10 +96,10 @@ function chunk(): TraceChunk {
   return c;
 }
 
+/** The full buffer goes to the sink, which encodes it before returning: the buffer is reused. */
 function flushChunk(): void {
   if (n === 0) return;
-  if (sink?.(chunk())) buf = new Float64Array(CHUNK * FIELDS);
-  else dropped += n;
+  if (!sink?.(chunk())) dropped += n;
   n = 0;
 }
 
@@ -142,7 +142,10 @@ function record(call: number, t0: number, t1: number, peer: number, tag: number,
   if (++n === CHUNK) flushChunk();
 }
 
-/** Where full chunks go; returns false when it cannot take one (the calls are counted as dropped). */
+/**
+ * Where full chunks go; returns false when it cannot take one (the calls are counted as
+ * dropped). It must copy what it keeps before returning: the chunk's array is written again.
+ */
 export function setTraceSink(fn: (chunk: TraceChunk) => boolean): void {
   sink = fn;
 }
@@ -274,7 +277,13 @@ function wrap(be: CommBackend, info: TraceComm): CommBackend {
       const bytes = pkt.bytes.byteLength;
       const peer = peerOf(dest);
       const t0 = begin();
-      const r = sync(() => be.send(pkt, dest, tag, call), () => record(id, t0, now(), peer, tag, bytes, c, flags | FAILED));
+      let r;
+      try {
+        r = be.send(pkt, dest, tag, call);
+      } catch (e) {
+        record(id, t0, now(), peer, tag, bytes, c, flags | FAILED);
+        throw e;
+      }
       if (r === undefined) {
         record(id, t0, now(), peer, tag, bytes, c, flags);
         return r;
@@ -289,16 +298,17 @@ function wrap(be: CommBackend, info: TraceComm): CommBackend {
     },
     recv: (source, tag, call, into) => {
       const t0 = begin();
-      const failed = (): void => record(nameId(call), t0, now(), source === ANY_SOURCE ? -1 : peerOf(source), tag, -1, c, RECV | FAILED);
-      const r = sync(() => be.recv(source, tag, call, into), failed);
-      if (!(r instanceof Promise)) return got(call, t0, r);
-      return r.then(
-        (m) => got(call, t0, m),
-        (e: unknown) => {
-          failed();
-          throw e;
-        },
-      );
+      const failed = (e: unknown): never => {
+        record(nameId(call), t0, now(), source === ANY_SOURCE ? -1 : peerOf(source), tag, -1, c, RECV | FAILED);
+        throw e;
+      };
+      let r;
+      try {
+        r = be.recv(source, tag, call, into);
+      } catch (e) {
+        return failed(e);
+      }
+      return r instanceof Promise ? r.then((m) => got(call, t0, m), failed) : got(call, t0, r);
     },
     probe: (source, tag, call) => {
       const t0 = begin();
