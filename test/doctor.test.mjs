@@ -50,3 +50,23 @@ test('doctor: a host name that does not resolve: says so and how to fix it (no -
   assert.match(r.stdout, /^no-such-host\.invalid: cannot resolve host no-such-host\.invalid: .*\/etc\/hosts.*hostfile/m);
   assert.doesNotMatch(r.stdout, /--iface/);
 });
+
+// An x86 head node and an arm64 board: the aarch64 lane (test/aarch64/lane.mjs) gives the arm64
+// node and an install of orchid made by it; the row exists only then, as the conformance suite's
+// mixed rows do. The arm64 node probes this host ("localhost", ORCHID_REMOTE_NODE).
+const ARM64_NODE = process.env.ORCHID_ARM64_NODE;
+const ARM64_ROOT = process.env.ORCHID_ARM64_ROOT;
+if (ARM64_NODE && ARM64_ROOT)
+  test('doctor: a host of another architecture (arm64 under this x64 head): the NODE column and a note say what works across them', { timeout: 300_000 }, async () => {
+    // this checkout's addon is x86-64: the arm64 node cannot load it
+    const ws = await orchid(['doctor', 'localhost'], { env: { ORCHID_REMOTE_NODE: ARM64_NODE } });
+    assert.equal(ws.code, 0, ws.stdout + ws.stderr);
+    assert.match(ws.stdout, new RegExp(`^localhost\\s+local\\s+${process.version.replace(/\./g, '\\.')} arm64\\s.*\\sws only\\b.*\\sok$`, 'm'));
+    assert.match(ws.stdout, /^localhost: note: this host is x64, that one arm64: ws jobs run across them \(both little-endian\)$/m);
+    assert.match(ws.stdout, /^localhost: note: the mpi transport is not available \(ws serves\): .*built for x86-64, but this node runs on arm64/m);
+    // the arm64 build of the addon (what npm install on the board makes): mpi there, and what an mpi job needs
+    const mpi = await orchid(['doctor', 'localhost'], { env: { ORCHID_REMOTE_NODE: ARM64_NODE, ORCHID_MPI_ADDON: join(ARM64_ROOT, 'build/Release/orchid_mpi.node') } });
+    assert.equal(mpi.code, 0, mpi.stdout + mpi.stderr);
+    assert.match(mpi.stdout, /^localhost\s+local\s+\S+ arm64\s.*\smpi \(mpich\)/m);
+    assert.match(mpi.stdout, /^localhost: note: this host is x64, that one arm64: ws jobs run across them \(both little-endian\); an mpi job needs the same MPI and version on every host/m);
+  });

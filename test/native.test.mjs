@@ -8,7 +8,7 @@ import { mkdtempSync, readFileSync, readdirSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { envWithoutOrchid, ROOT, orchidrun, run, startOrchidrun, waitDead } from './helpers/run.mjs';
+import { envWithoutOrchid, ROOT, orchidrun, run, startOrchidrun, TIME_SCALE, waitDead } from './helpers/run.mjs';
 
 const NATIVE = join(ROOT, 'test/native');
 const { loadAddon } = await import('../dist/transport/mpi/addon.js');
@@ -76,7 +76,7 @@ test('mpi: the addon reports the JS↔C++ table it was built with; one that diff
   assert.deepEqual(addon.abi(), abiView());
   const env = { ...process.env, ORCHID_MPI_ADDON: join(NATIVE, 'altered-abi.cjs'), ORCHID_REAL_ADDON: loadAddon().path };
   const script = `import { loadAddon } from ${JSON.stringify(join(ROOT, 'dist/transport/mpi/addon.js'))}; const r = loadAddon(); console.log(JSON.stringify({ loaded: !!r.addon, error: r.error }));`;
-  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { env, encoding: 'utf8', timeout: 30_000 });
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { env, encoding: 'utf8', timeout: 30_000 * TIME_SCALE });
   assert.equal(r.status, 0, r.stderr);
   const got = JSON.parse(r.stdout);
   assert.equal(got.loaded, false);
@@ -190,7 +190,7 @@ async function brkCallsOfUcx(extraEnv) {
   for (const k of Object.keys(env)) if (k.startsWith('ORCHID_') && k !== 'ORCHID_MPI_ADDON') delete env[k];
   const extra = flavor === 'openmpi' ? ['--oversubscribe'] : [];
   const args = ['-n', '2', ...extra, 'strace', '-f', '-k', '-e', 'trace=brk', '-o', join(dir, 'brk'), '-ff', process.execPath, join(NATIVE, 'heap-break.mjs')];
-  const r = spawnSync(exec, args, { env, encoding: 'utf8', timeout: 120_000 });
+  const r = spawnSync(exec, args, { env, encoding: 'utf8', timeout: 120_000 * TIME_SCALE });
   assert.equal(r.status, 0, r.stderr);
   const report = JSON.parse(r.stdout.trim().split('\n').find((l) => l.startsWith('{')));
   const fromUcx = [];

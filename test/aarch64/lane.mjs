@@ -14,7 +14,8 @@
 //      tests, the conformance suite on ws and on mpi (MPICH's amd64 mpiexec starting arm64
 //      ranks), the examples (.ts through tsx), and `orchid bench --quick` on 2 ranks;
 //   4. under this node, in this checkout: the conformance suite with 2 ranks here and 2 on the
-//      arm64 node in one job (an x86 head node with arm64 boards), on ws and on mpi.
+//      arm64 node in one job (an x86 head node with arm64 boards), on ws and on mpi; and
+//      `orchid doctor` probing this host with the arm64 node (what it says of such a board).
 // What is left out, and why, is in README.md ("aarch64 under emulation"). Timing under
 // emulation means nothing; correctness does. Needs root only to register qemu with binfmt.
 // Prints each step's time; exit status 1 when any step failed (all steps run).
@@ -149,7 +150,9 @@ if (!native)
   });
 
 // ---- 3. under the arm64 node ----
-const armTest = (files, env) => sh(ARM_NODE, ['--test', '--test-concurrency=1', ...files], { cwd: COPY, env: { ...armEnv, ...env } }) === 0;
+// the tests' bounds (they catch hangs) stretched for ranks under qemu-user (test/helpers/run.mjs)
+const SLOW = { ORCHID_TEST_TIME_SCALE: process.env.ORCHID_TEST_TIME_SCALE ?? (native ? '1' : '4') };
+const armTest = (files, env) => sh(ARM_NODE, ['--test', '--test-concurrency=1', ...files], { cwd: COPY, env: { ...armEnv, ...SLOW, ...env } }) === 0;
 // Two checks cannot see under emulation what they look for (both run in npm test on x86-64):
 // qemu-user drops madvise(MADV_HUGEPAGE), a hint, so no huge pages; and it emulates the guest's
 // brk() in memory it has mapped, so strace sees no brk from UCX (the check says it is blind).
@@ -183,6 +186,13 @@ step('mixed job: 2 ranks on this node + 2 on arm64, conformance on ws and mpi', 
     env: { ORCHID_TEST_TRANSPORTS: 'ws,mpi', ORCHID_TEST_MODES: 'mixed architectures', ORCHID_ARM64_NODE: ARM_NODE, ORCHID_ARM64_ROOT: COPY },
   }) === 0;
 });
+
+step('orchid doctor here, probed by the arm64 node (the NODE column and the architecture note)', () =>
+  sh(process.execPath, ['--test', '--test-name-pattern', 'another architecture', 'test/doctor.test.mjs'], {
+    cwd: ROOT,
+    env: { ORCHID_ARM64_NODE: ARM_NODE, ORCHID_ARM64_ROOT: COPY },
+  }) === 0,
+);
 
 const total = steps.reduce((a, s) => a + s.s, 0);
 log('summary:');

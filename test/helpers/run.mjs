@@ -11,6 +11,13 @@ export const PROGRAMS = join(ROOT, 'test/programs/launcher');
 export const RANK = join(PROGRAMS, 'rank.mjs');
 
 /**
+ * Slower machines stretch every bound of the tests by one factor: ORCHID_TEST_TIME_SCALE (the
+ * aarch64 lane, test/aarch64/lane.mjs, sets it: ranks under qemu-user run several times slower).
+ * The bounds catch hangs; they say nothing about speed.
+ */
+export const TIME_SCALE = Math.max(1, Number(process.env.ORCHID_TEST_TIME_SCALE) || 1);
+
+/**
  * The one way tests start a process: `file args` in its own process group, its output
  * collected. Returns the child, live stdout/stderr text, `waitFor(re)` and `result` (a promise
  * of {code, signal, stdout, stderr, hung}). A hang is caught by `timeoutMs`: the whole group is
@@ -43,7 +50,7 @@ export function start(file, args, { env, baseEnv = process.env, input, cwd = ROO
     try {
       process.kill(-child.pid, 'SIGKILL');
     } catch {}
-  }, timeoutMs);
+  }, timeoutMs * TIME_SCALE);
   run.result = new Promise((resolve) => {
     child.on('error', (e) => (run.stderr += `${e.message}\n`)); // not started: 'close' follows with code -2 or so
     child.on('close', (code, signal) => {
@@ -66,7 +73,7 @@ export function start(file, args, { env, baseEnv = process.env, input, cwd = ROO
       const t = setTimeout(() => {
         watchers.delete(w);
         reject(new Error(`waitFor ${re}: not seen in ${ms} ms; stdout=${run.stdout.slice(-500)} stderr=${run.stderr.slice(-500)}`));
-      }, ms);
+      }, ms * TIME_SCALE);
       watchers.add(w);
       w();
     });
@@ -107,7 +114,7 @@ export function isAlive(pid) {
 
 /** Poll until none of `pids` is alive; returns those still alive after `ms`. */
 export async function waitDead(pids, ms = 5000) {
-  const end = Date.now() + ms;
+  const end = Date.now() + ms * TIME_SCALE;
   for (;;) {
     const alive = pids.filter(isAlive);
     if (alive.length === 0 || Date.now() > end) return alive;

@@ -14,7 +14,7 @@ const [root = '', headHost = '', headPort = ''] = process.argv.slice(2);
 const out = (o: object): void => void process.stdout.write(JSON.stringify(o) + '\n');
 const firstLine = (s: unknown, max: number): string => String(s).split('\n')[0]!.slice(0, max);
 
-const r: Record<string, unknown> = { hostname: os.hostname(), node: process.version, arch: process.arch, cores: os.availableParallelism?.() ?? os.cpus().length };
+const r: Record<string, unknown> = { hostname: os.hostname(), node: process.version, arch: process.arch, endian: os.endianness(), cores: os.availableParallelism?.() ?? os.cpus().length };
 try {
   r.orchid = (JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as { version?: string }).version;
 } catch {

@@ -105,6 +105,10 @@ async function checkHost(host: string, ssh: string, root: string): Promise<Row> 
     return row;
   }
   row.node = String(report.node);
+  if (typeof report.arch === 'string' && report.arch !== process.arch) {
+    row.node += ` ${report.arch}`;
+    row.notes.push(archNote(report.arch, report.endian, loadedAddon(report)));
+  }
   const major = Number(/^v(\d+)\.(\d+)/.exec(row.node)?.[1] ?? 0);
   const minor = Number(/^v(\d+)\.(\d+)/.exec(row.node)?.[2] ?? 0);
   if (major < 20 || (major === 20 && minor < 6)) row.problems.push(`Node ${row.node} is older than 20.6`);
@@ -117,7 +121,7 @@ async function checkHost(host: string, ssh: string, root: string): Promise<Row> 
     if (report.orchid !== mine) row.problems.push(`orchid ${String(report.orchid)} there, ${mine} here`);
     if (!report.dist) row.problems.push(`orchid at ${root} is not built (no dist/): run npm install there`);
   }
-  const loaded = String(report.addon).startsWith('loaded');
+  const loaded = loadedAddon(report);
   row.addon = `${loaded ? `mpi${report.flavor ? ` (${String(report.flavor)})` : ''}` : 'ws only'}${report.mpiexec ? ', mpiexec' : ''}`;
   if (!loaded) row.notes.push(`the mpi transport is not available (ws serves): ${String(report.addon).replace(/^no: /, '')}`);
   else mpiexecCheck(row, report);
@@ -131,6 +135,21 @@ async function checkHost(host: string, ssh: string, root: string): Promise<Row> 
   if (back !== 'ok') row.problems.push(`the host cannot reach this host at ${headAddr} (${back}): ranks cannot reach the coordinator (firewall?)`);
   if (forward !== 'ok') row.problems.push(`this host cannot reach a port on the host (${forward}): ranks cannot reach each other (firewall?)`);
   return row;
+}
+
+const loadedAddon = (report: Record<string, unknown>): boolean => String(report.addon).startsWith('loaded');
+
+/**
+ * A host of another architecture than this one (an x86 head node driving arm64 boards): what
+ * works across the two. ws frames are little-endian on every architecture orchid runs on;
+ * MPI converts no data between hosts, so mpi needs the same MPI and version everywhere, and
+ * the addon is built on each host for its own architecture.
+ */
+function archNote(arch: string, endian: unknown, loaded: boolean): string {
+  const ws = endian === 'LE' ? 'ws jobs run across them (both little-endian)' : `ws cannot run across them: ${arch} there is ${endian === 'BE' ? 'big-endian' : 'of unknown byte order'}, orchid's frames are little-endian`;
+  // without the addon there, the addon's own note says what to do
+  const mpi = loaded ? '; an mpi job needs the same MPI and version on every host (MPI converts no data between hosts; x64 and arm64 agree on byte order and type sizes)' : '';
+  return `this host is ${process.arch}, that one ${arch}: ${ws}${mpi}`;
 }
 
 const MPI_NAME: Record<string, string> = { mpich: 'MPICH', openmpi: 'Open MPI', unknown: 'an unknown MPI' };
