@@ -141,9 +141,10 @@ const loadedAddon = (report: Record<string, unknown>): boolean => String(report.
 
 /**
  * A host of another architecture than this one (an x86 head node driving arm64 boards): what
- * works across the two. ws frames are little-endian on every architecture orchid runs on;
- * MPI converts no data between hosts, so mpi needs the same MPI and version everywhere, and
- * the addon is built on each host for its own architecture.
+ * works across the two. ws frames are little-endian and typed arrays travel as raw bytes, so
+ * ws needs both hosts little-endian (the probe reports byte order); MPI converts no data
+ * between hosts, so mpi needs the same MPI and version everywhere, and the addon built on each
+ * host for its own architecture.
  */
 function archNote(arch: string, endian: unknown, loaded: boolean): string {
   const ws = endian === 'LE' ? 'ws jobs run across them (both little-endian)' : `ws cannot run across them: ${arch} there is ${endian === 'BE' ? 'big-endian' : 'of unknown byte order'}, orchid's frames are little-endian`;
