@@ -34,9 +34,11 @@ test('examples/pi.ts: the total time is not far below the slowest rank\'s comput
     assert.ok(m, r.stdout);
     t.diagnostic(r.stdout.trim().split('\n').pop());
     // Rank 0's clock starts when it leaves the barrier, and ranks leave it up to a message's
-    // latency apart, so its total may fall a little short of another rank's compute time (CI
-    // saw 390.1 against 391.0 ms). The fault this guards against was a 2x gap (489 against 969).
-    assert.ok(Number(m[1]) >= 0.9 * Number(m[2]), r.stdout);
+    // latency apart, or a scheduler's time slice when 4 busy ranks share 2 cores, so its total
+    // may fall short of another rank's compute time (CI saw 390.1 against 391.0 ms; a local
+    // full run 237.2 against 264.6, 0.90). The fault this guards against was a 2x gap (489
+    // against 969), which this bound still catches with room to spare.
+    assert.ok(Number(m[1]) >= 0.75 * Number(m[2]), r.stdout);
   }
 });
 
