@@ -6,12 +6,12 @@
 // Two runs, not one: with the slow link in the sweep, hpcc's all-pairs and ring bandwidth tests
 // at 4 × 2 took 182 s instead of 34 s, and tested nothing more. Time bounds only catch hangs.
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { clusterSkip, clusterUp, waitHostsClean } from './helpers/cluster.mjs';
+import { clusterSkip, clusterUp, setLinkRate, waitHostsClean } from './helpers/cluster.mjs';
 import { ORCHID } from './helpers/run.mjs';
 
 const { validateResults } = await import('../dist/bench/schema.js');
@@ -30,12 +30,6 @@ describe('orchid bench across nodes on 4 emulated hosts', clusterSkip(), () => {
   let res;
   const out = join(dir, 'cluster');
   const hostfile = join(dir, 'hosts');
-  /** node3's link at `rate`, on both ends of its veth pair (cluster.sh sets 1gbit, burst 256kb) */
-  const node3Link = (rate, burst) => {
-    const slow = c.hosts[2];
-    execFileSync('tc', ['qdisc', 'change', 'dev', slow.veth, 'root', 'tbf', 'rate', rate, 'burst', burst, 'latency', '20ms']);
-    execFileSync('tc', ['-n', slow.ns, 'qdisc', 'change', 'dev', 'eth0', 'root', 'tbf', 'rate', rate, 'burst', burst, 'latency', '20ms']);
-  };
   /** `orchid bench --quick` on the 4 hosts over ws, its results.json checked against the schema */
   const benchCluster = (skip, dest, extra = []) => {
     const t0 = Date.now();
@@ -56,12 +50,12 @@ describe('orchid bench across nodes on 4 emulated hosts', clusterSkip(), () => {
   after(() => c?.down());
 
   test('the link matrix names the slow host: node3 at a tenth of the others\' line rate', { timeout: 300_000 }, async () => {
-    node3Link('100mbit', '64kb');
+    setLinkRate(c.hosts[2], '100mbit', '64kb');
     let links;
     try {
       links = benchCluster('micro,kernels,hybrid,single,c,hpcc', join(dir, 'links'));
     } finally {
-      node3Link('1gbit', '256kb');
+      setLinkRate(c.hosts[2]);
     }
     const { r, res: lr, md } = links;
     // 6 pairs, node3's flagged and named

@@ -82,6 +82,15 @@ function unlock() {
   if (held > 0 && --held === 0) unlockNow();
 }
 
+/** The line rate cluster.sh shapes every link to (tc tbf, burst 256kb), as it reads it. */
+export const CLUSTER_RATE = process.env.ORCHID_CLUSTER_RATE || '1gbit';
+
+/** Reshape host's link, both ends of its veth pair, as cluster.sh does (default: back to its rate). */
+export function setLinkRate(host, rate = CLUSTER_RATE, burst = '256kb') {
+  const ends = [[[], host.veth], [['-n', host.ns], 'eth0']]; // the head's side, the host's side
+  for (const [where, dev] of ends) execFileSync('tc', [...where, 'qdisc', 'change', 'dev', dev, 'root', 'tbf', 'rate', rate, 'burst', burst, 'latency', '20ms']);
+}
+
 /**
  * Bring up `n` hosts (node1..nodeN). Returns { dir, sshConfig, ssh, hosts: [{ name, addr, ns }],
  * head, pids(i), down() }. `ssh` is the --ssh command line for orchidrun.
